@@ -1,0 +1,311 @@
+// Loads one YAML config: parse, substitute ${env.NAME}, validate every component, check wiring.
+//
+// Validation does no I/O (Vector's parse → validate → build): files and sockets are opened
+// by the daemon afterwards. Every problem names file:line:col and what was expected.
+
+import fs from 'node:fs';
+import { isMap, isScalar, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
+import { z } from 'zod';
+import { destinationKind, DESTINATIONS, type DestinationKind, type OuterConfig } from '../destinations/index.js';
+import { SluiceError } from '../errors.js';
+import { compileFilter, type Filter } from '../filter/compile.js';
+import { sourceKind, SOURCES, type SourceKind } from '../sources/index.js';
+import { closest } from './suggest.js';
+import { parseListen, type ListenAddress } from './units.js';
+
+export interface ConfigProblem {
+  path: (string | number)[];
+  message: string;
+  line: number;
+  col: number;
+}
+
+export class ConfigError extends SluiceError {
+  constructor(readonly file: string, readonly problems: ConfigProblem[]) {
+    super(problems.some((p) => p.message.startsWith('YAML:')) ? 'SLUICE_ERR_CONFIG_YAML' : 'SLUICE_ERR_CONFIG_INVALID',
+      problems.map((p) => `${file}:${p.line}:${p.col}: ${p.message}`).join('\n'));
+  }
+}
+
+export interface LogPathConfig {
+  from: string[];
+  filter: Filter | null;
+  filterText: string | null;
+  to: string[];
+  final: boolean;
+  fallback: boolean;
+}
+
+export interface SluiceConfig {
+  file: string;
+  dataDir: string;
+  api: ListenAddress | null;
+  sources: Map<string, { kind: SourceKind; config: { type: string } }>;
+  destinations: Map<string, { kind: DestinationKind; config: OuterConfig }>;
+  filters: Map<string, Filter>;
+  log: LogPathConfig[];
+}
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+const nameList = z.union([z.string(), z.array(z.string()).min(1)]).transform((v) => (typeof v === 'string' ? [v] : v));
+
+const topSchema = z.object({
+  data_dir: z.string().default('./data').describe('where state lives: disk buffers, dead letters, the store'),
+  api: z.union([z.literal(false), z.object({ listen: z.string().default('http://127.0.0.1:8514') }).strict()])
+    .prefault({}).describe('HTTP endpoint for /metrics and /health (false to disable)'),
+  sources: z.record(z.string(), z.any()).default({}),
+  filters: z.record(z.string(), z.string()).default({}),
+  destinations: z.record(z.string(), z.any()).default({}),
+  log: z.array(z.object({
+    from: nameList,
+    filter: z.string().optional(),
+    to: nameList,
+    final: z.boolean().default(false),
+    fallback: z.boolean().default(false),
+  }).strict()).default([]),
+}).strict();
+
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): SluiceConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new SluiceError('SLUICE_ERR_CONFIG_READ', `cannot read config file ${file}: ${(e as Error).message}`, { cause: e });
+  }
+  return loadConfigText(text, file, env);
+}
+
+export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEnv = process.env): SluiceConfig {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const problems: ConfigProblem[] = [];
+  const at = (path: (string | number)[], message: string, offset?: number) => {
+    const pos = lines.linePos(offset ?? offsetOf(doc, path));
+    problems.push({ path, message, line: pos.line, col: pos.col });
+  };
+  for (const e of doc.errors) {
+    const pos = lines.linePos(e.pos[0]);
+    problems.push({ path: [], message: `YAML: ${e.message.split('\n')[0]}`, line: pos.line, col: pos.col });
+  }
+  if (problems.length) throw new ConfigError(file, problems);
+  substituteEnv(doc, env, (offset, msg) => at([], msg, offset));
+
+  const top = topSchema.safeParse(doc.toJS() ?? {});
+  if (!top.success) {
+    reportZod(doc, [], top.error, at);
+    throw new ConfigError(file, problems);
+  }
+  const raw = top.data;
+  const cfg: SluiceConfig = {
+    file,
+    dataDir: raw.data_dir,
+    api: null,
+    sources: new Map(),
+    destinations: new Map(),
+    filters: new Map(),
+    log: [],
+  };
+  if (raw.api !== false) {
+    const a = parseListen(raw.api.listen, ['http']);
+    if (typeof a === 'string') at(['api', 'listen'], a);
+    else cfg.api = a;
+  }
+  for (const [name, value] of Object.entries(raw.sources)) {
+    if (!NAME.test(name)) { at(['sources', name], `source name ${JSON.stringify(name)} must be letters, digits, _ . - (starting with a letter or _)`); continue; }
+    const parsed = validateComponent(doc, ['sources', name], value, SOURCES.map((k) => k.type), sourceKind, at);
+    if (parsed) cfg.sources.set(name, parsed as { kind: SourceKind; config: { type: string } });
+  }
+  for (const [name, value] of Object.entries(raw.destinations)) {
+    if (!NAME.test(name)) { at(['destinations', name], `destination name ${JSON.stringify(name)} must be letters, digits, _ . - (starting with a letter or _)`); continue; }
+    const parsed = validateComponent(doc, ['destinations', name], value, DESTINATIONS.map((k) => k.type), destinationKind, at);
+    if (parsed) cfg.destinations.set(name, parsed as { kind: DestinationKind; config: OuterConfig });
+  }
+  compileFilters(raw.filters, cfg.filters, at);
+  raw.log.forEach((p, i) => {
+    for (const [j, s] of p.from.entries()) {
+      if (!cfg.sources.has(s) && !raw.sources[s]) at(['log', i, 'from', ...(p.from.length > 1 ? [j] : [])], `unknown source ${JSON.stringify(s)}${hint(s, Object.keys(raw.sources))}`);
+    }
+    for (const [j, d] of p.to.entries()) {
+      if (!cfg.destinations.has(d) && !raw.destinations[d]) at(['log', i, 'to', ...(p.to.length > 1 ? [j] : [])], `unknown destination ${JSON.stringify(d)}${hint(d, Object.keys(raw.destinations))}`);
+    }
+    let filter: Filter | null = null;
+    if (p.filter !== undefined) {
+      filter = cfg.filters.get(p.filter) ?? null;
+      if (!filter) {
+        try {
+          filter = compileFilter(p.filter, (n) => cfg.filters.get(n));
+        } catch (e) {
+          const known = Object.keys(raw.filters);
+          const msg = NAME.test(p.filter) && !/[()]/.test(p.filter)
+            ? `unknown filter ${JSON.stringify(p.filter)}${hint(p.filter, known)}`
+            : (e as Error).message;
+          at(['log', i, 'filter'], msg);
+        }
+      }
+    }
+    cfg.log.push({ from: p.from, filter, filterText: p.filter ?? null, to: p.to, final: p.final, fallback: p.fallback });
+  });
+  checkPortClashes(cfg, at);
+  if (problems.length) throw new ConfigError(file, problems);
+  return Object.freeze(cfg);
+}
+
+function hint(name: string, known: string[]): string {
+  const c = closest(name, known);
+  return c ? ` (did you mean ${JSON.stringify(c)}?)` : known.length ? ` (defined: ${known.join(', ')})` : ' (none is defined)';
+}
+
+type At = (path: (string | number)[], message: string, offset?: number) => void;
+
+function validateComponent<K extends { schema: z.ZodType }>(
+  doc: Document, path: string[], value: unknown, types: string[], lookup: (t: string) => K | undefined, at: At,
+): { kind: K; config: unknown } | null {
+  const kindName = path[0] === 'sources' ? 'source' : 'destination';
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    at(path, `expected a mapping with "type" (one of ${types.join(', ')})`);
+    return null;
+  }
+  const type = (value as { type?: unknown }).type;
+  if (typeof type !== 'string') {
+    at(path, `missing "type": expected one of ${types.join(', ')}`);
+    return null;
+  }
+  const kind = lookup(type);
+  if (!kind) {
+    at([...path, 'type'], `unknown ${kindName} type ${JSON.stringify(type)}${hint(type, types).replace(' (defined:', ' (known:')}`);
+    return null;
+  }
+  const r = kind.schema.safeParse(value);
+  if (!r.success) {
+    reportZod(doc, path, r.error, at);
+    return null;
+  }
+  return { kind, config: Object.freeze(r.data) };
+}
+
+function reportZod(doc: Document, prefix: (string | number)[], error: z.ZodError, at: At): void {
+  for (const issue of error.issues) {
+    const path = [...prefix, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))];
+    if (issue.code === 'unrecognized_keys') {
+      const map = doc.getIn(path, true);
+      for (const key of issue.keys) {
+        const known = knownKeysAt(doc, path);
+        const offset = isMap(map) ? (map.items.find((it) => isScalar(it.key) && it.key.value === key)?.key as Node | undefined)?.range?.[0] : undefined;
+        at([...path, key], `unknown key ${JSON.stringify(key)}${known.length ? hint(key, known).replace(' (defined:', ' (expected one of:') : ''}`, offset);
+      }
+      continue;
+    }
+    const exists = doc.getIn(path, true) !== undefined;
+    const last = path[path.length - 1];
+    const message = !exists && issue.code === 'invalid_type' && last !== undefined
+      ? `missing required key ${JSON.stringify(last)}: ${issue.message.replace(/, received undefined$/, '')}`
+      : issue.message;
+    at(path, message);
+  }
+}
+
+/** Keys the schema at `path` accepts, for "did you mean" hints on typos. */
+function knownKeysAt(doc: Document, path: (string | number)[]): string[] {
+  if (path.length === 0) return Object.keys(topSchema.shape);
+  const [section, name, ...rest] = path;
+  if ((section !== 'sources' && section !== 'destinations') || typeof name !== 'string') return [];
+  const type = doc.getIn([section, name, 'type']);
+  const kind = typeof type === 'string' ? (section === 'sources' ? sourceKind(type) : destinationKind(type)) : undefined;
+  let schema: z.ZodType | undefined = kind?.schema;
+  for (const key of rest) {
+    schema = unwrap(schema);
+    schema = schema instanceof z.ZodObject ? (schema.shape as Record<string, z.ZodType>)[String(key)] : undefined;
+  }
+  schema = unwrap(schema);
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+}
+
+function unwrap(s: z.ZodType | undefined): z.ZodType | undefined {
+  let cur = s;
+  for (let i = 0; i < 5 && cur; i++) {
+    if (cur instanceof z.ZodOptional || cur instanceof z.ZodDefault || cur instanceof z.ZodPrefault) cur = cur.unwrap() as z.ZodType;
+    else break;
+  }
+  return cur;
+}
+
+function offsetOf(doc: Document, path: (string | number)[]): number {
+  for (let n = path.length; n >= 0; n--) {
+    const node = doc.getIn(path.slice(0, n), true) as Node | undefined;
+    if (node && node.range) return node.range[0];
+  }
+  return 0;
+}
+
+/** Replaces ${env.NAME} in every string scalar; secrets never need to be in the file. */
+function substituteEnv(doc: Document, env: NodeJS.ProcessEnv, problem: (offset: number, msg: string) => void): void {
+  visit(doc, {
+    Scalar(_key, node) {
+      if (typeof node.value !== 'string' || !node.value.includes('${env.')) return;
+      node.value = node.value.replace(/\$\{env\.([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
+        const v = env[name];
+        if (v === undefined) {
+          problem(node.range?.[0] ?? 0, `environment variable ${name} is not set (referenced as \${env.${name}})`);
+          return '';
+        }
+        return v;
+      });
+    },
+  });
+}
+
+function compileFilters(raw: Record<string, string>, out: Map<string, Filter>, at: At): void {
+  const compiling = new Set<string>();
+  const failed = new Set<string>();
+  const get = (name: string): Filter | undefined => {
+    if (out.has(name)) return out.get(name);
+    if (raw[name] === undefined || failed.has(name)) return undefined;
+    if (compiling.has(name)) {
+      failed.add(name);
+      at(['filters', name], `filter ${JSON.stringify(name)} refers to itself through filter(...)`);
+      return undefined;
+    }
+    compiling.add(name);
+    try {
+      const f = compileFilter(raw[name]!, get);
+      out.set(name, f);
+      return f;
+    } catch (e) {
+      failed.add(name);
+      at(['filters', name], `filter ${JSON.stringify(name)}: ${(e as Error).message}`);
+      return undefined;
+    } finally {
+      compiling.delete(name);
+    }
+  };
+  for (const name of Object.keys(raw)) {
+    if (!NAME.test(name)) at(['filters', name], `filter name ${JSON.stringify(name)} must be letters, digits, _ . -`);
+    else get(name);
+  }
+}
+
+function checkPortClashes(cfg: SluiceConfig, at: At): void {
+  const seen = new Map<string, string>();
+  const claim = (proto: string, a: ListenAddress, owner: string, path: (string | number)[]) => {
+    const key = a.scheme === 'unix' ? `unix ${a.path}` : `${proto} ${a.port}`;
+    if (a.port === 0 && a.scheme !== 'unix') return;
+    const prev = seen.get(key);
+    // The same port on two different specific addresses is fine; on the same or a wildcard one, not.
+    if (prev !== undefined) {
+      const [prevHost, prevOwner] = prev.split('\u0000') as [string, string];
+      if (a.scheme === 'unix' || prevHost === a.host || isWildcard(prevHost) || isWildcard(a.host)) {
+        at(path, `${a.text} clashes with ${prevOwner} (same ${a.scheme === 'unix' ? 'socket path' : `${proto} port`})`);
+        return;
+      }
+    }
+    seen.set(key, `${a.host}\u0000${owner}`);
+  };
+  for (const [name, s] of cfg.sources) {
+    s.kind.listens(s.config).forEach((a, i) => claim(a.scheme === 'udp' ? 'udp' : 'tcp', a, `source ${name} (${a.text})`, ['sources', name, 'listen', i]));
+  }
+  if (cfg.api) claim('tcp', cfg.api, `api (${cfg.api.text})`, ['api', 'listen']);
+}
+
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '';
+}

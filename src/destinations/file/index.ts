@@ -1,0 +1,111 @@
+// The file destination: templated paths, one coalesced write per file per batch.
+
+import path from 'node:path';
+import { ByteWriter } from '../../codec/byte-writer.js';
+import type { LogEvent } from '../../event/log-event.js';
+import { describeError } from '../../errors.js';
+import { pathSafe, Template } from '../../template/template.js';
+import type { Destination, DestinationContext, SendResult } from '../types.js';
+import type { FileDestinationConfig } from './config.js';
+import { FileHandles } from './handles.js';
+
+/** Errors that concern one path for good; other errors (ENOSPC, EIO, EMFILE) are retried. */
+const PERMANENT = new Set(['EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'EROFS', 'ENAMETOOLONG', 'EINVAL', 'ELOOP']);
+
+export class FileDestination implements Destination {
+  readonly maxBatch: number;
+  private readonly pathTemplate: Template;
+  private readonly line: Template;
+  private readonly handles: FileHandles;
+  private readonly baseDir: string;
+  private readonly writers: ByteWriter[] = [];
+  /** Paths of the batch in flight already written, so a retry does not write them twice. */
+  private partial: { batch: LogEvent[]; done: Set<string> } | null = null;
+
+  constructor(private readonly cfg: FileDestinationConfig, ctx: DestinationContext & { baseDir: string }) {
+    this.maxBatch = cfg.batch_events;
+    this.pathTemplate = Template.compile(cfg.path);
+    this.line = Template.compile(cfg.template);
+    this.baseDir = ctx.baseDir;
+    this.handles = new FileHandles(cfg.max_open_files, cfg.idle_close, cfg.create_dirs, cfg.dir_mode, cfg.file_mode);
+  }
+
+  async start(): Promise<void> {}
+
+  send(events: LogEvent[], done: (r: SendResult) => void): void {
+    this.write(events).then(done, (e) => done({ status: 'retry', error: describeError(e) }));
+  }
+
+  private async write(events: LogEvent[]): Promise<SendResult> {
+    const groups = this.render(events);
+    if (this.partial?.batch !== events) this.partial = { batch: events, done: new Set() };
+    const done = this.partial.done;
+    let rejected: LogEvent[] | null = null;
+    let rejectReason = '';
+    for (const [file, g] of groups) {
+      if (done.has(file)) continue;
+      try {
+        await this.append(file, g.writer.view());
+        done.add(file);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code ?? '';
+        if (!PERMANENT.has(code)) return { status: 'retry', error: `${file}: ${describeError(e)}` };
+        (rejected ??= []).push(...g.events);
+        rejectReason = `${file}: ${describeError(e)}`;
+        done.add(file);
+      } finally {
+        this.writers.push(g.writer);
+      }
+    }
+    this.partial = null;
+    return rejected ? { status: 'reject', error: rejectReason, events: rejected } : { status: 'ok' };
+  }
+
+  /** Renders events into one buffer per target file. */
+  private render(events: LogEvent[]): Map<string, { writer: ByteWriter; events: LogEvent[] }> {
+    const groups = new Map<string, { writer: ByteWriter; events: LogEvent[] }>();
+    if (this.pathTemplate.constant) {
+      const w = this.writer();
+      for (let i = 0; i < events.length; i++) this.line.renderInto(events[i]!, w);
+      groups.set(path.resolve(this.baseDir, this.pathTemplate.source), { writer: w, events });
+      return groups;
+    }
+    for (let i = 0; i < events.length; i++) {
+      const ev = events[i]!;
+      const file = path.resolve(this.baseDir, this.pathTemplate.render(ev, pathSafe));
+      let g = groups.get(file);
+      if (!g) groups.set(file, (g = { writer: this.writer(), events: [] }));
+      this.line.renderInto(ev, g.writer);
+      g.events.push(ev);
+    }
+    return groups;
+  }
+
+  private writer(): ByteWriter {
+    const w = this.writers.pop() ?? new ByteWriter(256 * 1024);
+    w.reset();
+    return w;
+  }
+
+  private async append(file: string, data: Buffer): Promise<void> {
+    const h = await this.handles.acquire(file);
+    try {
+      let off = 0;
+      while (off < data.length) {
+        const { bytesWritten } = await h.write(data, off, data.length - off);
+        off += bytesWritten;
+      }
+      if (this.cfg.fsync) await h.datasync();
+    } finally {
+      this.handles.release(file);
+    }
+  }
+
+  async reopen(): Promise<void> {
+    await this.handles.closeOpen();
+  }
+
+  async stop(): Promise<void> {
+    await this.handles.closeAll();
+  }
+}

@@ -1,0 +1,42 @@
+// The destination registry: every destination type sluice knows, with its schema and builder.
+
+import type { z } from 'zod';
+import { fileDestinationSchema, type FileDestinationConfig } from './file/config.js';
+import { FileDestination } from './file/index.js';
+import type { BufferConfig, RetryConfig } from './outer.js';
+import { StdoutDestination, stdoutDestinationSchema, type StdoutDestinationConfig } from './stdout.js';
+import type { Destination, DestinationContext } from './types.js';
+
+/** The framework-owned keys every destination config has (see outer.ts). */
+export interface OuterConfig {
+  type: string;
+  buffer: BufferConfig;
+  retry: RetryConfig;
+  dead_letter?: string;
+}
+
+export interface DestinationKind {
+  type: string;
+  description: string;
+  schema: z.ZodType<OuterConfig>;
+  build(config: unknown, ctx: DestinationContext & { baseDir: string }): Destination;
+}
+
+export const DESTINATIONS: DestinationKind[] = [
+  {
+    type: 'file',
+    description: 'append to files whose paths are templates, with a line template',
+    schema: fileDestinationSchema,
+    build: (config, ctx) => new FileDestination(config as FileDestinationConfig, ctx),
+  },
+  {
+    type: 'stdout',
+    description: 'write JSON events or template lines to standard output',
+    schema: stdoutDestinationSchema,
+    build: (config) => new StdoutDestination(config as StdoutDestinationConfig),
+  },
+];
+
+export function destinationKind(type: string): DestinationKind | undefined {
+  return DESTINATIONS.find((k) => k.type === type);
+}

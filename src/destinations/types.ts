@@ -1,0 +1,35 @@
+// The contract every destination implements; the framework owns buffering, retries and acks.
+
+import type { LogEvent } from '../event/log-event.js';
+import type { Metrics } from '../metrics/registry.js';
+
+/** Fluent Bit's FLB_OK / FLB_RETRY / FLB_ERROR: what became of one batch. */
+export type SendResult =
+  | { status: 'ok' }
+  /** Temporary failure: the same batch is sent again after a backoff (or retryAfterMs). */
+  | { status: 'retry'; error: string; retryAfterMs?: number }
+  /**
+   * Permanent rejection: `events` (default: the whole batch) go to the dead-letter file;
+   * the rest of the batch counts as delivered.
+   */
+  | { status: 'reject'; error: string; events?: LogEvent[] };
+
+export interface Destination {
+  /** Largest batch this destination wants in one send. */
+  readonly maxBatch: number;
+  /** Opens what must be open before the first send (may fail: the config is wrong). */
+  start(): Promise<void>;
+  /** Sends one batch and calls `done` exactly once; never throws. */
+  send(events: LogEvent[], done: (result: SendResult) => void): void;
+  /** Flushes and closes. */
+  stop(): Promise<void>;
+  /** Closes files so the next write opens them afresh (SIGHUP after log rotation). */
+  reopen?(): Promise<void>;
+}
+
+export interface DestinationContext {
+  name: string;
+  metrics: Metrics;
+  /** Directory for state (dead letters, disk buffers), from the config's data_dir. */
+  dataDir: string;
+}

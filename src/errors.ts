@@ -1,0 +1,39 @@
+// Coded errors: every error a user can meet carries a stable code and the context to fix it.
+
+export const ERROR_CODES = {
+  SLUICE_ERR_CONFIG_INVALID: 'the configuration does not match the schema',
+  SLUICE_ERR_CONFIG_YAML: 'the configuration file is not valid YAML',
+  SLUICE_ERR_CONFIG_READ: 'the configuration file cannot be read',
+  SLUICE_ERR_CONFIG_ENV: 'a ${env.NAME} reference names a variable that is not set',
+  SLUICE_ERR_CONFIG_REFERENCE: 'a log path names a source, filter or destination that is not defined',
+  SLUICE_ERR_CONFIG_PORT_CLASH: 'two components listen on the same address and port',
+  SLUICE_ERR_FILTER_SYNTAX: 'a filter expression cannot be parsed',
+  SLUICE_ERR_TEMPLATE_SYNTAX: 'a template names an unknown macro or is malformed',
+  SLUICE_ERR_TLS_CONFIG: 'TLS files cannot be read or do not match',
+  SLUICE_ERR_LISTEN: 'a listener cannot bind its address',
+  SLUICE_ERR_PARSE: 'a message does not follow the requested syslog format',
+  SLUICE_ERR_SYSLOG_CONF: 'a syslog.conf line cannot be imported',
+  SLUICE_ERR_USAGE: 'a command-line argument is wrong',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class SluiceError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = 'SluiceError';
+  }
+}
+
+export function isSluiceError(e: unknown): e is SluiceError {
+  return e instanceof SluiceError;
+}
+
+/** A readable one-line description of any thrown value. */
+export function describeError(e: unknown): string {
+  if (e instanceof SluiceError) return `${e.code}: ${e.message}`;
+  if (e instanceof Error) return (e as NodeJS.ErrnoException).code ? `${(e as NodeJS.ErrnoException).code}: ${e.message}` : e.message;
+  return String(e);
+}

@@ -1,0 +1,251 @@
+// The one event model: a received message kept as bytes plus header offsets, decoded on demand.
+//
+// A syslog event is created by the parser with the offsets of its header fields into the
+// buffer it arrived in; no string is made until someone reads a field. Events built from
+// fields (HTTP JSON, brokers) set the values directly. Both look the same from outside.
+
+import { parseStructuredData, type StructuredData } from '../codec/structured-data.js';
+import { rfc3164TimestampToIso } from '../codec/timestamp.js';
+
+export type Transport = 'udp' | 'tcp' | 'tls' | 'unix' | 'relp' | 'http' | 'https' | 'stdin' | 'internal' | 'nats' | 'amqp' | 'file';
+
+/** Where an event came from; shared by all events of one connection or datagram source. */
+export interface EventSource {
+  readonly name: string;
+  readonly transport: Transport;
+  /** Peer IP address (or socket path), null when not network-borne. */
+  readonly address: string | null;
+  readonly port: number | null;
+  /** TLS client identity (certificate subject), null without client certificates. */
+  readonly tlsPeer: string | null;
+}
+
+export const Format = { NONE: 0, RFC5424: 1, RFC3164: 2 } as const;
+
+export const EventFlag = {
+  /** The message bytes are not valid UTF-8; JSON output carries U+FFFD where they were. */
+  INVALID_UTF8: 1,
+  /** The message was longer than max_message_bytes and was cut. */
+  TRUNCATED: 2,
+  /** The message part began with a UTF-8 BOM (RFC 5424 §6.4), which was skipped. */
+  BOM: 4,
+  /** The timestamp range holds an RFC 3164 "Mmm dd hh:mm:ss" stamp, not ISO 8601. */
+  TS_RFC3164: 8,
+  /** A strict parse failed; the whole message is in MSG. */
+  UNPARSED: 16,
+} as const;
+
+/** Values set explicitly (events built from fields, or changed by transforms); undefined = read from the bytes. */
+interface Decoded {
+  timestamp?: string | null;
+  facility?: number | null;
+  severity?: number | null;
+  version?: number | null;
+  hostname?: string | null;
+  appname?: string | null;
+  procid?: string | null;
+  msgid?: string | null;
+  structuredData?: StructuredData | null;
+  message?: string | null;
+}
+
+export interface EventJson {
+  timestamp: string | null;
+  received_at: string;
+  facility: number | null;
+  severity: number | null;
+  version: number | null;
+  hostname: string | null;
+  appname: string | null;
+  procid: string | null;
+  msgid: string | null;
+  structured_data: StructuredData | null;
+  message: string | null;
+  source: { name: string; transport: string; address: string | null; port: number | null; tls_peer: string | null };
+  fields: Record<string, unknown>;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+export class LogEvent {
+  // Raw bytes and header layout, written by the parser. Offsets are absolute into buf; -1 = absent.
+  buf: Buffer = EMPTY;
+  start = 0;
+  end = 0;
+  format: number = Format.NONE;
+  /** PRI value 0..191, or -1 when the message carried none. */
+  pri = -1;
+  version = -1;
+  tsStart = -1;
+  tsEnd = -1;
+  hostStart = -1;
+  hostEnd = -1;
+  appStart = -1;
+  appEnd = -1;
+  pidStart = -1;
+  pidEnd = -1;
+  msgidStart = -1;
+  msgidEnd = -1;
+  sdStart = -1;
+  sdEnd = -1;
+  msgStart = -1;
+  flags = 0;
+  /** Milliseconds since the epoch when the message was read. */
+  receivedAt: number;
+  source: EventSource;
+  fields: Record<string, unknown> | null = null;
+  /** Decoded or overridden values; null until the first one is needed. */
+  d: Decoded | null = null;
+
+  constructor(source: EventSource, receivedAt: number) {
+    this.source = source;
+    this.receivedAt = receivedAt;
+  }
+
+  /** An event from already-known values (HTTP JSON input, brokers, tests). */
+  static fromValues(source: EventSource, receivedAt: number, v: Decoded & { fields?: Record<string, unknown> | null }): LogEvent {
+    const e = new LogEvent(source, receivedAt);
+    const d: Decoded = {};
+    for (const k of ['timestamp', 'facility', 'severity', 'version', 'hostname', 'appname', 'procid', 'msgid', 'structuredData', 'message'] as const) {
+      (d as Record<string, unknown>)[k] = v[k] ?? null;
+    }
+    e.d = d;
+    e.fields = v.fields ?? null;
+    return e;
+  }
+
+  private str(s: number, e: number): string | null {
+    return s < 0 ? null : this.buf.toString('utf8', s, e);
+  }
+
+  private dec(): Decoded {
+    return this.d ?? (this.d = {});
+  }
+
+  get timestamp(): string | null {
+    const d = this.d;
+    if (d !== null && d.timestamp !== undefined) return d.timestamp;
+    let v: string | null = null;
+    if (this.tsStart >= 0) {
+      const text = this.buf.toString('latin1', this.tsStart, this.tsEnd);
+      v = this.flags & EventFlag.TS_RFC3164 ? rfc3164TimestampToIso(text, this.receivedAt) : text;
+    }
+    return (this.dec().timestamp = v);
+  }
+  set timestamp(v: string | null) { this.dec().timestamp = v; }
+
+  get facility(): number | null {
+    const d = this.d;
+    if (d !== null && d.facility !== undefined) return d.facility;
+    // RFC 3164 §4.3.3: a message without PRI is treated as user.notice (13).
+    return this.pri >= 0 ? this.pri >> 3 : 1;
+  }
+  set facility(v: number | null) { this.dec().facility = v; }
+
+  get severity(): number | null {
+    const d = this.d;
+    if (d !== null && d.severity !== undefined) return d.severity;
+    return this.pri >= 0 ? this.pri & 7 : 5;
+  }
+  set severity(v: number | null) { this.dec().severity = v; }
+
+  get versionNumber(): number | null {
+    const d = this.d;
+    if (d !== null && d.version !== undefined) return d.version;
+    return this.version >= 0 ? this.version : null;
+  }
+
+  get hostname(): string | null {
+    const d = this.d;
+    if (d !== null && d.hostname !== undefined) return d.hostname;
+    return (this.dec().hostname = this.str(this.hostStart, this.hostEnd));
+  }
+  set hostname(v: string | null) { this.dec().hostname = v; }
+
+  get appname(): string | null {
+    const d = this.d;
+    if (d !== null && d.appname !== undefined) return d.appname;
+    return (this.dec().appname = this.str(this.appStart, this.appEnd));
+  }
+  set appname(v: string | null) { this.dec().appname = v; }
+
+  get procid(): string | null {
+    const d = this.d;
+    if (d !== null && d.procid !== undefined) return d.procid;
+    return (this.dec().procid = this.str(this.pidStart, this.pidEnd));
+  }
+  set procid(v: string | null) { this.dec().procid = v; }
+
+  get msgid(): string | null {
+    const d = this.d;
+    if (d !== null && d.msgid !== undefined) return d.msgid;
+    return (this.dec().msgid = this.str(this.msgidStart, this.msgidEnd));
+  }
+  set msgid(v: string | null) { this.dec().msgid = v; }
+
+  get structuredData(): StructuredData | null {
+    const d = this.d;
+    if (d !== null && d.structuredData !== undefined) return d.structuredData;
+    const sd = this.sdStart < 0 ? null : parseStructuredData(this.buf, this.sdStart, this.sdEnd);
+    return (this.dec().structuredData = sd);
+  }
+  set structuredData(v: StructuredData | null) { this.dec().structuredData = v; }
+
+  /** The raw SD-ELEMENT text ("[id p=\"v\"]..."), or null; what ${SDATA} prints. */
+  get structuredDataText(): string | null {
+    const d = this.d;
+    if (d !== null && d.structuredData !== undefined) return d.structuredData === null ? null : formatStructuredData(d.structuredData);
+    return this.str(this.sdStart, this.sdEnd);
+  }
+
+  get message(): string | null {
+    const d = this.d;
+    if (d !== null && d.message !== undefined) return d.message;
+    return (this.dec().message = this.msgStart < 0 || this.msgStart > this.end ? null : this.buf.toString('utf8', this.msgStart, this.end));
+  }
+  set message(v: string | null) { this.dec().message = v; }
+
+  /** The received bytes of the whole message (empty for events built from values). */
+  get rawBytes(): Buffer {
+    return this.buf.subarray(this.start, this.end);
+  }
+
+  /** Host for templates and routing: the hostname field, else the peer address. */
+  get hostOrPeer(): string {
+    return this.hostname ?? this.source.address ?? '';
+  }
+
+  toJSON(): EventJson {
+    const s = this.source;
+    return {
+      timestamp: this.timestamp,
+      received_at: new Date(this.receivedAt).toISOString(),
+      facility: this.facility,
+      severity: this.severity,
+      version: this.versionNumber,
+      hostname: this.hostname,
+      appname: this.appname,
+      procid: this.procid,
+      msgid: this.msgid,
+      structured_data: this.structuredData,
+      message: this.message,
+      source: { name: s.name, transport: s.transport, address: s.address, port: s.port, tls_peer: s.tlsPeer },
+      fields: this.fields ?? {},
+    };
+  }
+}
+
+/** RFC 5424 SD-ELEMENT text for a structured data object, with PARAM-VALUE escapes. */
+export function formatStructuredData(sd: StructuredData): string {
+  let out = '';
+  for (const id of Object.keys(sd)) {
+    out += '[' + id;
+    const params = sd[id]!;
+    for (const name of Object.keys(params)) {
+      const v = params[name]!;
+      for (const value of typeof v === 'string' ? [v] : v) out += ' ' + name + '="' + value.replace(/["\\\]]/g, '\\$&') + '"';
+    }
+    out += ']';
+  }
+  return out;
+}

@@ -1,0 +1,42 @@
+// The daemon's metrics: Prometheus counters and gauges, named sluice_<noun>_<unit>_total.
+
+import client from 'prom-client';
+
+export class Metrics {
+  readonly registry = new client.Registry();
+
+  readonly eventsReceived = this.counter('sluice_events_received_total', 'Events read by a source.', ['component']);
+  readonly bytesReceived = this.counter('sluice_bytes_received_total', 'Message bytes read by a source.', ['component']);
+  readonly eventsSent = this.counter('sluice_events_sent_total', 'Events a destination delivered.', ['component']);
+  readonly eventsDropped = this.counter('sluice_events_dropped_total', 'Events discarded, by reason (buffer_full, oversize, rejected, ...).', ['component', 'reason']);
+  readonly errors = this.counter('sluice_errors_total', 'Problems by component, stage and error type.', ['component', 'stage', 'error_type']);
+  readonly connectionsAccepted = this.counter('sluice_connections_accepted_total', 'Connections accepted by a source.', ['component']);
+  readonly connectionsRefused = this.counter('sluice_connections_refused_total', 'Connections refused by a source, by reason.', ['component', 'reason']);
+  readonly connectionsOpen = this.gauge('sluice_connections_open', 'Open connections per source.', ['component']);
+  readonly bufferEvents = this.gauge('sluice_buffer_events', 'Events waiting in a destination buffer.', ['component']);
+  readonly bufferBytes = this.gauge('sluice_buffer_bytes', 'Bytes waiting in a destination buffer.', ['component']);
+  readonly retries = this.counter('sluice_retries_total', 'Batches a destination will send again.', ['component']);
+
+  private counter<L extends string>(name: string, help: string, labelNames: L[]): client.Counter<L> {
+    return new client.Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  private gauge<L extends string>(name: string, help: string, labelNames: L[]): client.Gauge<L> {
+    return new client.Gauge({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** Current value of one series, for tests and `sluice` status lines. */
+  async value(name: string, labels: Record<string, string>): Promise<number> {
+    const m = await this.registry.getSingleMetric(name)?.get();
+    if (!m) return 0;
+    let sum = 0;
+    for (const v of m.values) {
+      if (Object.entries(labels).every(([k, x]) => v.labels[k] === x)) sum += v.value;
+    }
+    return sum;
+  }
+}

@@ -1,0 +1,124 @@
+// Log paths: routes each source's batches through filters to destination runners.
+//
+// syslog-ng's model: paths are tried in order; an event goes to every matching path's
+// destinations (once per destination); a `final` path that matched stops the search;
+// `fallback` paths see only events that no ordinary path took.
+
+import type { LogEvent } from '../event/log-event.js';
+import type { Filter } from '../filter/compile.js';
+import type { BatchAck } from './acknowledgement.js';
+import type { DestinationRunner } from './destination-runner.js';
+
+export interface LogPath {
+  from: string[];
+  filter: Filter | null;
+  to: DestinationRunner[];
+  final: boolean;
+  fallback: boolean;
+}
+
+interface SourceRoute {
+  /** Ordinary paths first, then fallback paths. */
+  paths: LogPath[];
+  fallbackFrom: number;
+  /** Every destination this source can reach (for backpressure). */
+  reachable: DestinationRunner[];
+  /** One unfiltered path and no fallback: the whole batch goes straight through. */
+  direct: DestinationRunner[] | null;
+  /** Events that no path took. */
+  unrouted: number;
+}
+
+interface Slot {
+  runner: DestinationRunner;
+  events: LogEvent[];
+  last: LogEvent | null;
+}
+
+export class Router {
+  private readonly routes = new Map<string, SourceRoute>();
+  private readonly waiters = new Map<DestinationRunner, Set<() => void>>();
+
+  constructor(paths: LogPath[], sourceNames: string[], runners: DestinationRunner[]) {
+    for (const name of sourceNames) {
+      const mine = paths.filter((p) => p.from.includes(name));
+      const ordered = [...mine.filter((p) => !p.fallback), ...mine.filter((p) => p.fallback)];
+      const reachable = [...new Set(ordered.flatMap((p) => p.to))];
+      const only = ordered.length === 1 ? ordered[0]! : null;
+      const direct = only && only.filter === null && !only.fallback ? [...new Set(only.to)] : null;
+      this.routes.set(name, { paths: ordered, fallbackFrom: mine.filter((p) => !p.fallback).length, reachable, direct, unrouted: 0 });
+    }
+    for (const r of runners) {
+      this.waiters.set(r, new Set());
+      r.onDrain = () => this.drained(r);
+    }
+  }
+
+  /**
+   * Routes a source's batch. `canWait`: the source can pause (TCP) rather than lose
+   * events when a block-policy buffer is full. Returns true when the source may send
+   * more now; false means wait for whenReady().
+   */
+  dispatch(source: string, events: LogEvent[], ack: BatchAck | null, canWait: boolean): boolean {
+    const route = this.routes.get(source);
+    if (route === undefined || events.length === 0) {
+      if (route) route.unrouted += events.length;
+      ack?.release();
+      return true;
+    }
+    if (route.direct !== null) {
+      for (const r of route.direct) r.push(events, ack, canWait);
+    } else {
+      this.fanOut(route, events, ack, canWait);
+    }
+    ack?.release();
+    for (const r of route.reachable) if (r.full) return false;
+    return true;
+  }
+
+  private fanOut(route: SourceRoute, events: LogEvent[], ack: BatchAck | null, canWait: boolean): void {
+    const slots = new Map<DestinationRunner, Slot>();
+    const paths = route.paths;
+    for (let i = 0; i < events.length; i++) {
+      const ev = events[i]!;
+      let taken = false;
+      for (let j = 0; j < paths.length; j++) {
+        if (j === route.fallbackFrom && taken) break;
+        const path = paths[j]!;
+        if (path.filter !== null && !path.filter(ev)) continue;
+        taken = true;
+        for (const runner of path.to) {
+          let slot = slots.get(runner);
+          if (slot === undefined) slots.set(runner, (slot = { runner, events: [], last: null }));
+          if (slot.last !== ev) {
+            slot.events.push(ev);
+            slot.last = ev;
+          }
+        }
+        if (path.final) break;
+      }
+      if (!taken) route.unrouted++;
+    }
+    for (const slot of slots.values()) slot.runner.push(slot.events, ack, canWait);
+  }
+
+  /** Calls `cb` once when every destination `source` reaches has room again. */
+  whenReady(source: string, cb: () => void): void {
+    const route = this.routes.get(source);
+    const blocking = route?.reachable.find((r) => r.full);
+    if (!blocking) { queueMicrotask(cb); return; }
+    this.waiters.get(blocking)!.add(() => this.whenReady(source, cb));
+  }
+
+  private drained(runner: DestinationRunner): void {
+    const set = this.waiters.get(runner)!;
+    if (set.size === 0) return;
+    const list = [...set];
+    set.clear();
+    for (const f of list) f();
+  }
+
+  unroutedCount(source: string): number {
+    return this.routes.get(source)?.unrouted ?? 0;
+  }
+}

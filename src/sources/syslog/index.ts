@@ -1,0 +1,51 @@
+// The syslog source: UDP, TCP, TLS (RFC 5425) and unix-stream listeners sharing one config.
+
+import type tls from 'node:tls';
+import { SluiceError } from '../../errors.js';
+import { log } from '../../log.js';
+import { ConnectionLimits } from '../../net/access.js';
+import { readPem } from '../../net/tls-config.js';
+import { serverTlsOptions, tls13SendsTickets } from '../../net/tls-server.js';
+import { SourceStats } from '../stats.js';
+import type { Source, SourceContext } from '../types.js';
+import type { SyslogSourceConfig } from './config.js';
+import { StreamListener } from './stream-listener.js';
+import { UdpListener } from './udp-listener.js';
+
+export class SyslogSource implements Source {
+  private readonly listeners: (StreamListener | UdpListener)[] = [];
+  private readonly stats: SourceStats;
+
+  constructor(private readonly cfg: SyslogSourceConfig, private readonly ctx: SourceContext) {
+    this.stats = new SourceStats(ctx.metrics, ctx.name);
+  }
+
+  async start(): Promise<void> {
+    const cfg = this.cfg;
+    const limits = new ConnectionLimits(cfg.max_connections, cfg.max_connections_per_peer);
+    let tlsOptions: tls.TlsOptions | null = null;
+    if (cfg.listen.some((a) => a.scheme === 'tls')) {
+      if (!cfg.tls) throw new SluiceError('SLUICE_ERR_TLS_CONFIG', `source ${this.ctx.name}: a tls:// listener needs tls: { cert, key }`);
+      const tickets = await tls13SendsTickets(readPem(cfg.tls.key, 'key', this.ctx.baseDir), readPem(cfg.tls.cert, 'certificate', this.ctx.baseDir));
+      if (tickets) {
+        log('info', `source ${this.ctx.name}`, 'TLS 1.3 is offered only when session tickets are off (start with npm start, or NODE_OPTIONS=--openssl-config=<sluice>/openssl-sluice.cnf); using TLS 1.2');
+      }
+      tlsOptions = serverTlsOptions(cfg.tls, this.ctx.baseDir, tickets ? 'TLSv1.2' : 'TLSv1.3');
+    }
+    for (const a of cfg.listen) {
+      const l = a.scheme === 'udp'
+        ? new UdpListener(a, this.ctx, cfg, this.stats)
+        : new StreamListener(a, this.ctx, cfg, this.stats, limits, a.scheme === 'tls' ? tlsOptions : null);
+      this.listeners.push(l);
+      await l.start();
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.listeners.map((l) => l.stop()));
+  }
+
+  addresses(): string[] {
+    return this.listeners.map((l) => l.url);
+  }
+}
