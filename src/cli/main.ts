@@ -2,6 +2,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { describeError, isSluiceError } from '../errors.js';
+import { registerImportSyslogConfCommand } from './import-syslog-conf.js';
 import { registerParseCommand } from './parse.js';
 import { registerRunCommand } from './run.js';
 import { registerValidateCommand } from './validate.js';
@@ -15,6 +16,7 @@ program
 registerRunCommand(program);
 registerValidateCommand(program);
 registerParseCommand(program);
+registerImportSyslogConfCommand(program);
 
 try {
   await program.parseAsync(process.argv);

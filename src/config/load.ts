@@ -197,27 +197,37 @@ function reportZod(doc: Document, prefix: (string | number)[], error: z.ZodError
     }
     const exists = doc.getIn(path, true) !== undefined;
     const last = path[path.length - 1];
-    const message = !exists && issue.code === 'invalid_type' && last !== undefined
-      ? `missing required key ${JSON.stringify(last)}: ${issue.message.replace(/, received undefined$/, '')}`
-      : issue.message;
+    let message = issue.message;
+    if (!exists && last !== undefined) {
+      const what = unwrap(schemaAt(doc, path))?.description;
+      message = `missing required key ${JSON.stringify(last)}${what ? ` (${what})` : ''}`;
+    }
     at(path, message);
   }
 }
 
 /** Keys the schema at `path` accepts, for "did you mean" hints on typos. */
 function knownKeysAt(doc: Document, path: (string | number)[]): string[] {
-  if (path.length === 0) return Object.keys(topSchema.shape);
-  const [section, name, ...rest] = path;
-  if ((section !== 'sources' && section !== 'destinations') || typeof name !== 'string') return [];
-  const type = doc.getIn([section, name, 'type']);
-  const kind = typeof type === 'string' ? (section === 'sources' ? sourceKind(type) : destinationKind(type)) : undefined;
-  let schema: z.ZodType | undefined = kind?.schema;
-  for (const key of rest) {
-    schema = unwrap(schema);
-    schema = schema instanceof z.ZodObject ? (schema.shape as Record<string, z.ZodType>)[String(key)] : undefined;
-  }
-  schema = unwrap(schema);
+  const schema = unwrap(schemaAt(doc, path));
   return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+}
+
+/** The schema that validates the value at `path` (through a component's type), if known. */
+function schemaAt(doc: Document, path: (string | number)[]): z.ZodType | undefined {
+  let schema: z.ZodType | undefined = topSchema;
+  let rest = path;
+  const [section, name] = path;
+  if ((section === 'sources' || section === 'destinations') && typeof name === 'string') {
+    const type = doc.getIn([section, name, 'type']);
+    const kind = typeof type === 'string' ? (section === 'sources' ? sourceKind(type) : destinationKind(type)) : undefined;
+    schema = kind?.schema;
+    rest = path.slice(2);
+  }
+  for (const key of rest) {
+    const s = unwrap(schema);
+    schema = s instanceof z.ZodObject ? (s.shape as Record<string, z.ZodType>)[String(key)] : undefined;
+  }
+  return schema;
 }
 
 function unwrap(s: z.ZodType | undefined): z.ZodType | undefined {

@@ -2,6 +2,7 @@
 
 import path from 'node:path';
 import type { EventBuffer } from '../buffer/types.js';
+import { DiskBuffer } from '../buffer/disk.js';
 import { MemoryBuffer } from '../buffer/memory.js';
 import type { SluiceConfig } from '../config/load.js';
 import type { OuterConfig } from '../destinations/index.js';
@@ -14,6 +15,7 @@ import { DestinationRunner } from './destination-runner.js';
 import { Router } from './router.js';
 
 const MEMORY_BUFFER_DEFAULT = 32 * 1024 * 1024;
+const DISK_BUFFER_DEFAULT = 1024 * 1024 * 1024;
 const DRAIN_TIMEOUT_MS = 10_000;
 
 export interface PipelineOptions {
@@ -38,7 +40,7 @@ export class Pipeline {
     const byName = new Map<string, DestinationRunner>();
     for (const [name, { kind, config: dc }] of config.destinations) {
       const dest = kind.build(dc, { name, metrics, dataDir, baseDir });
-      const buffer = await makeBuffer(name, dc, dataDir);
+      const buffer = await makeBuffer(name, dc, dataDir, baseDir);
       const deadLetter = new DeadLetterFile(path.resolve(baseDir, dc.dead_letter ?? path.join(dataDir, 'dead-letter', `${name}.ndjson`)), name);
       const runner = new DestinationRunner(name, dest, buffer, metrics, { initialMs: dc.retry.initial, maxMs: dc.retry.max }, deadLetter);
       runners.push(runner);
@@ -94,8 +96,18 @@ export class Pipeline {
   }
 }
 
-async function makeBuffer(name: string, dc: OuterConfig, dataDir: string): Promise<EventBuffer> {
+async function makeBuffer(name: string, dc: OuterConfig, dataDir: string, baseDir: string): Promise<EventBuffer> {
   const b = dc.buffer;
   if (b.type === 'memory') return new MemoryBuffer(b.max_bytes ?? MEMORY_BUFFER_DEFAULT, b.when_full);
-  throw new Error(`destination ${name}: disk buffers are not available in this build (${dataDir})`);
+  const disk = new DiskBuffer({
+    dir: b.path ? path.resolve(baseDir, b.path) : path.join(dataDir, 'buffers', name),
+    maxBytes: b.max_bytes ?? DISK_BUFFER_DEFAULT,
+    whenFull: b.when_full,
+    fsync: b.fsync,
+  });
+  await disk.open();
+  if (disk.recoveredEvents > 0 || disk.truncatedTailRecords > 0) {
+    log('info', `destination ${name}`, 'disk buffer recovered', { events: disk.recoveredEvents, torn_tail_records: disk.truncatedTailRecords, corrupt_records: disk.corruptRecords });
+  }
+  return disk;
 }

@@ -95,8 +95,7 @@ export class StreamFramer {
       if (sp > 0 && sp + 1 < buf.length) this.onFrame(buf, sp + 1, buf.length, true);
       return;
     }
-    let e = buf.length;
-    while (e > 0 && (buf[e - 1] === CR || buf[e - 1] === NUL)) e--;
+    const e = trimEnd(buf, 0, buf.length);
     if (e > 0) this.onFrame(buf, 0, e, false);
   }
 
@@ -129,8 +128,7 @@ export class StreamFramer {
     const i = buf.indexOf(LF, p);
     if (i < 0) { this.hold(buf, p, 0, true); return buf.length; }
     const max = this.maxBytes;
-    let e = i;
-    while (e > p && (buf[e - 1] === CR || buf[e - 1] === NUL)) e--;
+    const e = trimEnd(buf, p, i);
     if (e - p > max) {
       this.onProblem('oversize', `line of ${e - p} bytes exceeds max_message_bytes ${max}; ${this.policy === 'truncate' ? 'truncated' : 'rejected'}`);
       if (this.policy === 'truncate') this.onFrame(buf, p, p + max, true);
@@ -153,7 +151,9 @@ export class StreamFramer {
           const body = q + 1;
           if (n <= max) {
             if (body + n > len) { this.hold(buf, p, body - p + n, false); return; }
-            this.onFrame(buf, body, body + n, false);
+            // Senders such as loggen end the counted message with LF; it is not part of MSG.
+            const e = trimEnd(buf, body, body + n);
+            if (e > body) this.onFrame(buf, body, e, false);
             p = body + n;
             continue;
           }
@@ -180,4 +180,14 @@ export class StreamFramer {
       p = this.line(buf, p);
     }
   }
+}
+
+/** End of buf[s, e) without trailing LF, CR and NUL (line terminators some senders add). */
+function trimEnd(buf: Buffer, s: number, e: number): number {
+  while (e > s) {
+    const c = buf[e - 1];
+    if (c !== LF && c !== CR && c !== NUL) break;
+    e--;
+  }
+  return e;
 }

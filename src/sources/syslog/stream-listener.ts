@@ -145,6 +145,10 @@ function removeStaleSocket(path: string): void {
   }
 }
 
+/** Chunks smaller than this are gathered and handled together (TLS delivers one per record). */
+const GATHER_BELOW = 16 * 1024;
+const GATHER_MAX = 64 * 1024;
+
 /** One accepted connection: frames its bytes into events and pauses when destinations are full. */
 class Connection {
   private readonly framer: StreamFramer;
@@ -152,6 +156,9 @@ class Connection {
   private pendingAcks = 0;
   private ended = false;
   private waiting = false;
+  private gathered: Buffer[] = [];
+  private gatheredBytes = 0;
+  private gatherScheduled = false;
 
   constructor(
     private readonly socket: net.Socket,
@@ -179,12 +186,45 @@ class Connection {
     });
     socket.on('close', () => {
       // Whatever was framed before an abrupt close still goes on.
-      if (!this.ended) { this.ended = true; this.framer.end(); this.flush(); }
+      if (!this.ended) { this.ended = true; this.handleGathered(); this.framer.end(); this.flush(); }
       onClose();
     });
   }
 
+  /**
+   * A TLS socket emits one chunk per TLS record, often one message each; handling each on
+   * its own would cost a dispatch per message. Small chunks are gathered until the end of
+   * this event-loop turn (or 64 KiB) and framed as one.
+   */
   private data(chunk: Buffer): void {
+    if (chunk.length >= GATHER_BELOW && this.gatheredBytes === 0) {
+      this.process(chunk);
+      return;
+    }
+    this.gathered.push(chunk);
+    this.gatheredBytes += chunk.length;
+    if (this.gatheredBytes >= GATHER_MAX) this.handleGathered();
+    else if (!this.gatherScheduled) {
+      this.gatherScheduled = true;
+      setImmediate(this.handleGatheredLater);
+    }
+  }
+
+  private readonly handleGatheredLater = (): void => {
+    this.gatherScheduled = false;
+    this.handleGathered();
+  };
+
+  private handleGathered(): void {
+    if (this.gatheredBytes === 0) return;
+    const g = this.gathered;
+    const buf = g.length === 1 ? g[0]! : Buffer.concat(g, this.gatheredBytes);
+    this.gathered = [];
+    this.gatheredBytes = 0;
+    this.process(buf);
+  }
+
+  private process(chunk: Buffer): void {
     this.decoder.begin(chunk, Date.now());
     this.framer.push(chunk);
     this.flush();
@@ -213,6 +253,7 @@ class Connection {
   private finish(): void {
     if (this.ended) return;
     this.ended = true;
+    this.handleGathered();
     this.framer.end();
     this.flush();
     if (this.pendingAcks === 0) this.closeWrite();
