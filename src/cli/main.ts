@@ -5,6 +5,7 @@ import { describeError, isSluiceError } from '../errors.js';
 import { registerImportSyslogConfCommand } from './import-syslog-conf.js';
 import { registerParseCommand } from './parse.js';
 import { registerRunCommand } from './run.js';
+import { registerSendCommand } from './send/index.js';
 import { registerValidateCommand } from './validate.js';
 
 const program = new Command();
@@ -17,6 +18,7 @@ registerRunCommand(program);
 registerValidateCommand(program);
 registerParseCommand(program);
 registerImportSyslogConfCommand(program);
+registerSendCommand(program);
 
 try {
   await program.parseAsync(process.argv);
