@@ -13,16 +13,31 @@ export class Metrics {
   readonly connectionsAccepted = this.counter('sluice_connections_accepted_total', 'Connections accepted by a source.', ['component']);
   readonly connectionsRefused = this.counter('sluice_connections_refused_total', 'Connections refused by a source, by reason.', ['component', 'reason']);
   readonly connectionsOpen = this.gauge('sluice_connections_open', 'Open connections per source.', ['component']);
-  readonly bufferEvents = this.gauge('sluice_buffer_events', 'Events waiting in a destination buffer.', ['component']);
-  readonly bufferBytes = this.gauge('sluice_buffer_bytes', 'Bytes waiting in a destination buffer.', ['component']);
+  private readonly buffers = new Map<string, { events: number; bytes: number }>();
+  readonly bufferEvents = this.gauge('sluice_buffer_events', 'Events waiting in a destination buffer.', ['component'], (g) => {
+    for (const [component, b] of this.buffers) g.set({ component }, b.events);
+  });
+  readonly bufferBytes = this.gauge('sluice_buffer_bytes', 'Bytes waiting in a destination buffer.', ['component'], (g) => {
+    for (const [component, b] of this.buffers) g.set({ component }, b.bytes);
+  });
   readonly retries = this.counter('sluice_retries_total', 'Batches a destination will send again.', ['component']);
 
   private counter<L extends string>(name: string, help: string, labelNames: L[]): client.Counter<L> {
     return new client.Counter({ name, help, labelNames, registers: [this.registry] });
   }
 
-  private gauge<L extends string>(name: string, help: string, labelNames: L[]): client.Gauge<L> {
-    return new client.Gauge({ name, help, labelNames, registers: [this.registry] });
+  constructor() {
+    // Process RSS, CPU, event-loop lag and heap, as sluice_process_* and sluice_nodejs_*.
+    client.collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' });
+  }
+
+  /** Reports a destination buffer's size at every scrape. */
+  watchBuffer(component: string, buffer: { events: number; bytes: number }): void {
+    this.buffers.set(component, buffer);
+  }
+
+  private gauge<L extends string>(name: string, help: string, labelNames: L[], collect?: (g: client.Gauge<L>) => void): client.Gauge<L> {
+    return new client.Gauge({ name, help, labelNames, registers: [this.registry], ...(collect ? { collect() { collect(this); } } : {}) });
   }
 
   text(): Promise<string> {
