@@ -27,6 +27,8 @@ interface RawOptions {
   progress?: boolean;
   duration?: number;
   runId?: string;
+  confirmEvery?: number;
+  giveUp: number;
 }
 
 function integer(min: number): (v: string) => number {
@@ -55,7 +57,8 @@ function code(lookup: (name: string) => number | undefined, what: string): (v: s
 export function formatSummary(url: string, r: SendReport): string {
   const s = r.elapsedMs / 1000;
   const mbps = s > 0 ? r.bytes / 1e6 / s : 0;
-  return `sent ${r.sent} messages (${r.bytes} bytes) to ${url} in ${s.toFixed(3)} s: ${Math.round(r.rate)} msg/s, ${mbps.toFixed(2)} MB/s`;
+  const resent = r.resent !== undefined ? ` (${r.resent} resent after failures)` : '';
+  return `sent ${r.sent} messages${resent} (${r.bytes} bytes) to ${url} in ${s.toFixed(3)} s: ${Math.round(r.rate)} msg/s, ${mbps.toFixed(2)} MB/s`;
 }
 
 export function registerSendCommand(program: Command): void {
@@ -89,6 +92,8 @@ export function registerSendCommand(program: Command): void {
     .addOption(new Option('--servername <name>', 'tls: server name for SNI and verification (default: the URL host unless an IP address)'))
     .addOption(new Option('--progress', 'one line per second on stderr (default when stderr is a terminal)'))
     .addOption(new Option('--no-progress', 'no progress lines'))
+    .addOption(new Option('--confirm-every <n>', 'at-least-once over tcp/tls/unix: after every n messages close gracefully and wait for the receiver to close (sluice does once they are queued); on failure reconnect and send them again (duplicates are possible, counted as resent)').argParser(integer(1)))
+    .addOption(new Option('--give-up <seconds>', 'with --confirm-every: stop retrying a segment after this long').argParser(nonNegative).default(120))
     .addOption(new Option('--run-id <id>', 'the run=ID carried by every message (default: 8 random hex characters)'))
     .addHelpText(
       'after',
@@ -122,6 +127,8 @@ export function registerSendCommand(program: Command): void {
         progress: raw.progress ?? process.stderr.isTTY === true,
         durationMs: raw.duration !== undefined ? raw.duration * 1000 : undefined,
         runId: raw.runId,
+        confirmEvery: raw.confirmEvery,
+        giveUpMs: raw.giveUp * 1000,
       };
       try {
         const report = await send(url, opts);

@@ -35,6 +35,14 @@ export interface SendOptions {
   /** Hard bound on the sending time; closing may take a few seconds more. */
   durationMs?: number;
   runId?: string;
+  /**
+   * At-least-once over plain TCP/TLS: after every N messages close the connection gracefully
+   * and wait for the receiver to close its side (sluice does so only once what it read is
+   * queued); if that fails, reconnect and send those N again. 0 = off.
+   */
+  confirmEvery?: number;
+  /** With confirmEvery: stop retrying after this long without a confirmed segment (default 120 s). */
+  giveUpMs?: number;
 }
 
 export interface SendReport {
@@ -49,11 +57,17 @@ export interface SendReport {
   /** Bytes on the wire, framing included (TLS overhead not). */
   bytes: number;
   runId: string;
+  /** With confirmEvery: messages sent again after a connection failed before confirming them. */
+  resent?: number;
 }
 
 /** Bytes per write: large enough that syscalls and callbacks vanish in the cost per message. */
 const WRITE_BYTES = 64 * 1024;
 const DEFAULT_MESSAGE = 'sluice send test message';
+
+function describeSendError(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
 
 function checkOptions(o: SendOptions): void {
   const int = (name: string, v: number, min: number): void => {
@@ -62,6 +76,7 @@ function checkOptions(o: SendOptions): void {
   int('count', o.count, 0);
   int('size', o.size, 0);
   int('connections', o.connections, 1);
+  int('confirm-every', o.confirmEvery ?? 0, 0);
   if (!Number.isFinite(o.rate) || o.rate < 0) throw usageError(`--rate ${o.rate}: expected a number >= 0`);
   const d = o.durationMs ?? 0;
   if (!Number.isFinite(d) || d < 0) throw usageError(`--duration: expected a number of seconds >= 0`);
@@ -105,6 +120,7 @@ export async function send(
   const { target, kind } = resolveTarget(url);
   checkOptions(opts);
   const framing = pickFraming(kind.scheme, kind.framings, kind.defaultFraming, opts.framing);
+  if ((opts.confirmEvery ?? 0) > 0 && kind.scheme === 'udp') throw usageError('--confirm-every needs a stream transport (tcp://, tls://, unix://): UDP has no close to confirm with');
   const runId = opts.runId ?? randomBytes(4).toString('hex');
   const total = opts.count > 0 ? opts.count : Infinity;
   const encoder = new MessageEncoder({
@@ -121,15 +137,16 @@ export async function send(
     maxSeq: Number.isFinite(total) ? total - 1 : 9_999_999_999,
   });
   const connect = kind.prepare(target, opts);
-  const transports: Transport[] = Array.from({ length: opts.connections }, () => connect());
+  const transports: Transport[] = (opts.confirmEvery ?? 0) > 0 ? [] : Array.from({ length: opts.connections }, () => connect());
 
   let sent = 0;
   let bytes = 0;
   let errors = 0;
+  let resent = 0;
   let start = performance.now();
   const report = (): SendReport => {
     const elapsedMs = performance.now() - start;
-    return { sent, errors, elapsedMs, rate: elapsedMs > 0 ? (sent * 1000) / elapsedMs : 0, bytes, runId };
+    return { sent, errors, elapsedMs, rate: elapsedMs > 0 ? (sent * 1000) / elapsedMs : 0, bytes, runId, ...(opts.confirmEvery ? { resent } : {}) };
   };
   const failWith = (e: unknown): never => {
     errors = 1;
@@ -137,11 +154,14 @@ export async function send(
     throw e;
   };
 
-  try {
-    await Promise.all(transports.map((t) => t.open()));
-  } catch (e) {
-    for (const t of transports) t.destroy();
-    failWith(e);
+  const confirmEvery = opts.confirmEvery ?? 0;
+  if (confirmEvery === 0) {
+    try {
+      await Promise.all(transports.map((t) => t.open()));
+    } catch (e) {
+      for (const t of transports) t.destroy();
+      failWith(e);
+    }
   }
 
   start = performance.now();
@@ -176,7 +196,52 @@ export async function send(
     if (!stopped) await t.close();
   };
 
+  /** Sends segments of confirmEvery messages, each on its own connection, until each is confirmed. */
+  const pumpConfirmed = async (): Promise<void> => {
+    const giveUpMs = opts.giveUpMs ?? 120_000;
+    while (!stopped) {
+      const g = budget.take(confirmEvery, performance.now());
+      if (g.kind === 'done') break;
+      if (g.kind === 'wait') { await sleep(g.ms); continue; }
+      const segmentStart = performance.now();
+      for (let attempt = 0; ; attempt++) {
+        const t = connect();
+        try {
+          await t.open();
+          for (let seq = g.firstSeq; seq < g.firstSeq + g.count; seq += perBatch) {
+            const n = Math.min(perBatch, g.firstSeq + g.count - seq);
+            await t.write(encoder.encode(seq, n, Date.now()));
+            bytes += n * encoder.stride;
+          }
+          await t.close();
+          break;
+        } catch (e) {
+          t.destroy();
+          if (stopped || performance.now() - segmentStart > giveUpMs) throw e;
+          resent += g.count;
+          if (attempt === 0 && progress) process.stderr.write(`sluice send: ${describeSendError(e)}; resending seq ${g.firstSeq}..${g.firstSeq + g.count - 1} after reconnecting\n`);
+          await sleep(Math.min(2000, 100 * 2 ** Math.min(attempt, 5)));
+        }
+      }
+      sent += g.count;
+    }
+  };
+
   let firstError: unknown;
+  if (confirmEvery > 0) {
+    try {
+      await Promise.all(Array.from({ length: opts.connections }, () => pumpConfirmed().catch((e: unknown) => {
+        if (stopped) return;
+        stopped = true;
+        firstError = e;
+      })));
+    } finally {
+      stopAt.abort();
+      clearInterval(ticker);
+    }
+    if (firstError !== undefined) failWith(firstError);
+    return report();
+  }
   try {
     await Promise.all(
       transports.map((t) =>
