@@ -3,8 +3,11 @@
 import type { z } from 'zod';
 import { fileDestinationSchema, type FileDestinationConfig } from './file/config.js';
 import { FileDestination } from './file/index.js';
+import { httpDestinationKind } from './http/index.js';
 import type { BufferConfig, RetryConfig } from './outer.js';
+import { relpDestinationKind } from './relp/index.js';
 import { StdoutDestination, stdoutDestinationSchema, type StdoutDestinationConfig } from './stdout.js';
+import { syslogDestinationKind } from './syslog/index.js';
 import type { Destination, DestinationContext } from './types.js';
 
 /** The framework-owned keys every destination config has (see outer.ts). */
@@ -35,6 +38,9 @@ export const DESTINATIONS: DestinationKind[] = [
     schema: stdoutDestinationSchema,
     build: (config) => new StdoutDestination(config as StdoutDestinationConfig),
   },
+  relpDestinationKind,
+  httpDestinationKind,
+  syslogDestinationKind,
 ];
 
 export function destinationKind(type: string): DestinationKind | undefined {

@@ -5,13 +5,30 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { readPem, type TlsServerConfig } from './tls-config.js';
 import { SluiceError } from '../errors.js';
+import { log } from '../log.js';
+
+/**
+ * TLS options for a listener of `component`. TLS 1.3 is offered only when this process sends
+ * no session tickets (see tls13SendsTickets); `min_version: TLSv1.3` without that is refused,
+ * since clients that close without reading would lose their last messages.
+ */
+export async function listenerTlsOptions(cfg: TlsServerConfig, baseDir: string, component: string): Promise<tls.TlsOptions> {
+  const tickets = await tls13SendsTickets(readPem(cfg.key, 'key', baseDir), readPem(cfg.cert, 'certificate', baseDir));
+  if (tickets && cfg.min_version === 'TLSv1.3') {
+    throw new SluiceError('SLUICE_ERR_TLS_CONFIG', `${component}: tls.min_version TLSv1.3 needs TLS 1.3 session tickets off, or clients that close without reading them (loggen, many appliances) lose their last messages; start sluice with npm start or NODE_OPTIONS=--openssl-config=<sluice>/openssl-sluice.cnf, or allow TLSv1.2`);
+  }
+  if (tickets) {
+    log('info', component, 'TLS 1.3 is offered only when session tickets are off (start with npm start, or NODE_OPTIONS=--openssl-config=<sluice>/openssl-sluice.cnf); offering TLS 1.2');
+  }
+  return serverTlsOptions(cfg, baseDir, tickets ? 'TLSv1.2' : 'TLSv1.3');
+}
 
 export function serverTlsOptions(cfg: TlsServerConfig, baseDir: string, maxVersion: 'TLSv1.2' | 'TLSv1.3'): tls.TlsOptions {
   const opts: tls.TlsOptions = {
     key: readPem(cfg.key, 'key', baseDir),
     cert: readPem(cfg.cert, 'certificate', baseDir),
     minVersion: cfg.min_version,
-    maxVersion: cfg.min_version === 'TLSv1.3' ? 'TLSv1.3' : maxVersion,
+    maxVersion,
     requestCert: cfg.client_auth !== 'none',
     rejectUnauthorized: cfg.client_auth === 'required',
     handshakeTimeout: cfg.handshake_timeout,

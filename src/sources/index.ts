@@ -2,6 +2,8 @@
 
 import type { z } from 'zod';
 import type { ListenAddress } from '../config/units.js';
+import { httpSourceKind } from './http/index.js';
+import { relpSourceKind } from './relp/index.js';
 import { syslogSourceSchema, type SyslogSourceConfig } from './syslog/config.js';
 import { SyslogSource } from './syslog/index.js';
 import type { Source, SourceContext } from './types.js';
@@ -23,6 +25,8 @@ export const SOURCES: SourceKind[] = [
     build: (config, ctx) => new SyslogSource(config as SyslogSourceConfig, ctx),
     listens: (config) => (config as SyslogSourceConfig).listen,
   },
+  relpSourceKind,
+  httpSourceKind,
 ];
 
 export function sourceKind(type: string): SourceKind | undefined {

@@ -75,7 +75,9 @@ export class SluiceProcess {
   async stop(timeoutMs = 15_000): Promise<void> {
     if (this.exitCode !== null || this.signal !== null) return;
     this.proc.kill('SIGTERM');
-    await Promise.race([this.exited, new Promise((r) => setTimeout(r, timeoutMs))]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.exited, new Promise((r) => { timer = setTimeout(r, timeoutMs); })]);
+    clearTimeout(timer);
     if (this.exitCode === null && this.signal === null) { this.proc.kill('SIGKILL'); await this.exited; }
   }
 

@@ -2,10 +2,8 @@
 
 import type tls from 'node:tls';
 import { SluiceError } from '../../errors.js';
-import { log } from '../../log.js';
 import { ConnectionLimits } from '../../net/access.js';
-import { readPem } from '../../net/tls-config.js';
-import { serverTlsOptions, tls13SendsTickets } from '../../net/tls-server.js';
+import { listenerTlsOptions } from '../../net/tls-server.js';
 import { SourceStats } from '../stats.js';
 import type { Source, SourceContext } from '../types.js';
 import type { SyslogSourceConfig } from './config.js';
@@ -26,11 +24,7 @@ export class SyslogSource implements Source {
     let tlsOptions: tls.TlsOptions | null = null;
     if (cfg.listen.some((a) => a.scheme === 'tls')) {
       if (!cfg.tls) throw new SluiceError('SLUICE_ERR_TLS_CONFIG', `source ${this.ctx.name}: a tls:// listener needs tls: { cert, key }`);
-      const tickets = await tls13SendsTickets(readPem(cfg.tls.key, 'key', this.ctx.baseDir), readPem(cfg.tls.cert, 'certificate', this.ctx.baseDir));
-      if (tickets) {
-        log('info', `source ${this.ctx.name}`, 'TLS 1.3 is offered only when session tickets are off (start with npm start, or NODE_OPTIONS=--openssl-config=<sluice>/openssl-sluice.cnf); using TLS 1.2');
-      }
-      tlsOptions = serverTlsOptions(cfg.tls, this.ctx.baseDir, tickets ? 'TLSv1.2' : 'TLSv1.3');
+      tlsOptions = await listenerTlsOptions(cfg.tls, this.ctx.baseDir, `source ${this.ctx.name}`);
     }
     for (const a of cfg.listen) {
       const l = a.scheme === 'udp'

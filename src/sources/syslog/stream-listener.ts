@@ -83,7 +83,6 @@ export class StreamListener {
       socket.destroy();
       return false;
     }
-    this.stats.accepted.inc();
     this.stats.open.inc();
     socket.once('close', () => {
       this.limits.release(peer);
@@ -114,7 +113,9 @@ export class StreamListener {
     this.open(s, tlsPeer);
   }
 
+  /** A connection that passed every check (for TLS: handshake and identity) starts reading. */
   private open(socket: net.Socket, tlsPeer: string | null): void {
+    this.stats.accepted.inc();
     const transport: Transport = this.tlsOptions ? 'tls' : this.address.scheme === 'unix' ? 'unix' : 'tcp';
     const source: EventSource = {
       name: this.ctx.name,

@@ -1,0 +1,51 @@
+// The RELP source: acknowledged syslog from rsyslog's omrelp (and any librelp client), plain or TLS.
+
+import type tls from 'node:tls';
+import { ConnectionLimits } from '../../net/access.js';
+import { listenerTlsOptions } from '../../net/tls-server.js';
+import type { SourceKind } from '../index.js';
+import { SourceStats } from '../stats.js';
+import type { Source, SourceContext } from '../types.js';
+import { relpSourceSchema, type RelpSourceConfig } from './config.js';
+import { RelpListener } from './listener.js';
+
+export { relpSourceSchema, type RelpSourceConfig } from './config.js';
+
+export class RelpSource implements Source {
+  private readonly listeners: RelpListener[] = [];
+  private readonly stats: SourceStats;
+
+  constructor(private readonly cfg: RelpSourceConfig, private readonly ctx: SourceContext) {
+    this.stats = new SourceStats(ctx.metrics, ctx.name);
+  }
+
+  async start(): Promise<void> {
+    const cfg = this.cfg;
+    const limits = new ConnectionLimits(cfg.max_connections, cfg.max_connections_per_peer);
+    let tlsOptions: tls.TlsOptions | null = null;
+    if (cfg.tls) {
+      tlsOptions = await listenerTlsOptions(cfg.tls, this.ctx.baseDir, `source ${this.ctx.name}`);
+    }
+    for (const a of cfg.listen) {
+      const l = new RelpListener(a, this.ctx, cfg, this.stats, limits, tlsOptions);
+      this.listeners.push(l);
+      await l.start();
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.listeners.map((l) => l.stop()));
+  }
+
+  addresses(): string[] {
+    return this.listeners.map((l) => l.url);
+  }
+}
+
+export const relpSourceKind: SourceKind = {
+  type: 'relp',
+  description: 'RELP (rsyslog omrelp): acknowledged syslog, rsp 200 only once every destination holds the message; plain or TLS',
+  schema: relpSourceSchema,
+  build: (config, ctx) => new RelpSource(config as RelpSourceConfig, ctx),
+  listens: (config) => (config as RelpSourceConfig).listen,
+};
