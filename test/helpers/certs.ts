@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -54,6 +54,7 @@ async function makeCert(dir: string, config: string, spec: CertSpec): Promise<vo
 
 /** A CA, a localhost server certificate, two client certificates, and one from an unrelated CA. */
 export async function makeTestPki(dir: string): Promise<TestPki> {
+  await mkdir(dir, { recursive: true });
   const config = join(dir, 'openssl-minimal.cnf');
   await writeFile(config, MINIMAL_CONFIG);
   // Two rounds of parallel openssl runs: the CAs, then everything they sign.
