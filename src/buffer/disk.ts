@@ -14,7 +14,7 @@
 // Layout of the directory: segment-NNNNNNNNNN.log (see disk/segment-format.ts) and
 // `checkpoint` (see disk/checkpoint.ts).
 
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeEvents, encodeEvents, SourceInterner } from '../event/binary.js';
 import type { LogEvent } from '../event/log-event.js';
@@ -24,6 +24,7 @@ import type { BatchAck } from '../pipeline/acknowledgement.js';
 import { CheckpointFile, type Checkpoint } from './disk/checkpoint.js';
 import { emptySegment, recoverSegments, unlinkQuiet, type Segment } from './disk/recovery.js';
 import { MAX_PAYLOAD, readRecords, RECORD_HEADER_BYTES, sealRecord, SEGMENT_HEADER_BYTES, segmentHeader, type ReadStop } from './disk/segment-format.js';
+import { makeDirs } from '../util/make-dirs.js';
 import { eventSize, type EventBuffer, type WhenFull } from './types.js';
 
 export type FsyncPolicy = 'never' | 'always' | number;
@@ -82,7 +83,7 @@ export class DiskBuffer implements EventBuffer {
 
   private readonly dir: string;
   private readonly maxBytes: number;
-  private readonly whenFull: WhenFull;
+  readonly whenFull: WhenFull;
   private readonly segmentBytes: number;
   private readonly fsync: FsyncPolicy;
   private readonly cacheLimit: number;
@@ -155,7 +156,7 @@ export class DiskBuffer implements EventBuffer {
   async open(): Promise<void> {
     if (this.state !== 'new') throw new Error(`${this.component}: open() called twice`);
     try {
-      await mkdir(this.dir, { recursive: true });
+      await makeDirs(this.dir);
       this.ckFile = await CheckpointFile.open(join(this.dir, 'checkpoint'));
       if (this.ckFile.damaged) log('warn', this.component, 'a checkpoint slot was damaged; using the other one (may re-deliver)', { file: this.ckFile.path });
       const saved = this.ckFile.initial;

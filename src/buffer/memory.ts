@@ -16,7 +16,7 @@ export class MemoryBuffer implements EventBuffer {
   onReadable: () => void = () => {};
   onDrain: () => void = () => {};
 
-  constructor(private readonly maxBytes: number, private readonly whenFull: WhenFull) {}
+  constructor(private readonly maxBytes: number, readonly whenFull: WhenFull) {}
 
   push(events: LogEvent[], ack: BatchAck | null, canWait: boolean): boolean {
     if (this.full && (this.whenFull === 'drop_newest' || !canWait)) {

@@ -18,8 +18,10 @@ export interface EventBuffer {
   take(max: number): LogEvent[] | null;
   /** The events of the last take() left for good (delivered or dead-lettered). */
   commit(): void;
-  /** Over the configured limit: block-policy sources should wait for onDrain. */
+  /** Over the configured limit. */
   readonly full: boolean;
+  /** What a full buffer does: block (sources that can wait are paused) or drop_newest. */
+  readonly whenFull: WhenFull;
   readonly events: number;
   readonly bytes: number;
   /** Called when events become ready after take() returned null. */

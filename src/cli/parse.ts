@@ -3,7 +3,8 @@
 import type { Command } from 'commander';
 import { StreamFramer, type Framing } from '../codec/framing/stream-framer.js';
 import { parseSyslog, type ParseMode } from '../codec/syslog-parser.js';
-import { LogEvent, type EventSource } from '../event/log-event.js';
+import { EventFlag, LogEvent, type EventSource } from '../event/log-event.js';
+import { isUtf8 } from 'node:buffer';
 import { SluiceError } from '../errors.js';
 
 const STDIN_SOURCE: EventSource = { name: 'stdin', transport: 'stdin', address: null, port: null, tlsPeer: null };
@@ -24,9 +25,9 @@ export function parseInput(input: Buffer, format: ParseMode, framing: Framing | 
       out.lines.push(JSON.stringify({ error: `not ${format}: ${problem}`, input: buf.toString('utf8', s, e) }));
       return;
     }
-    const json = ev.toJSON();
-    if (truncated) json.fields.truncated = true;
-    out.lines.push(JSON.stringify(json));
+    if (truncated) ev.flags |= EventFlag.TRUNCATED;
+    if (!isUtf8(buf.subarray(s, e))) ev.flags |= EventFlag.INVALID_UTF8;
+    out.lines.push(JSON.stringify(ev.toJSON()));
   };
   if (framing === 'none') {
     let e = input.length;

@@ -84,7 +84,10 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
     problems.push({ path, message, line: pos.line, col: pos.col });
   };
   for (const e of doc.errors) {
-    const pos = lines.linePos(e.pos[0]);
+    // Indentation errors point at the start of the line's indentation; the culprit is after it.
+    let offset = e.pos[0];
+    while (text[offset] === ' ') offset++;
+    const pos = lines.linePos(offset);
     problems.push({ path: [], message: `YAML: ${e.message.split('\n')[0]}`, line: pos.line, col: pos.col });
   }
   if (problems.length) throw new ConfigError(file, problems);

@@ -230,8 +230,16 @@ export class LogEvent {
       structured_data: this.structuredData,
       message: this.message,
       source: { name: s.name, transport: s.transport, address: s.address, port: s.port, tls_peer: s.tlsPeer },
-      fields: this.fields ?? {},
+      fields: this.flags & (EventFlag.TRUNCATED | EventFlag.INVALID_UTF8) ? this.flaggedFields() : this.fields ?? {},
     };
+  }
+
+  /** fields plus the problems a reader of the JSON must know about: a cut or mis-encoded message. */
+  private flaggedFields(): Record<string, unknown> {
+    const f: Record<string, unknown> = { ...this.fields };
+    if (this.flags & EventFlag.TRUNCATED) f.truncated = true;
+    if (this.flags & EventFlag.INVALID_UTF8) f.invalid_utf8 = true;
+    return f;
   }
 }
 

@@ -37,8 +37,9 @@ export class DestinationRunner {
     buffer.onDrain = () => this.onDrain();
   }
 
-  get full(): boolean {
-    return this.buffer.full;
+  /** Full under the block policy: sources that can wait should, until onDrain. */
+  get blocking(): boolean {
+    return this.buffer.full && this.buffer.whenFull === 'block';
   }
 
   /** Queues events for this destination; false (and counted) if the buffer dropped them. */

@@ -72,7 +72,7 @@ export class Router {
       this.fanOut(route, events, ack, canWait);
     }
     ack?.release();
-    for (const r of route.reachable) if (r.full) return false;
+    for (const r of route.reachable) if (r.blocking) return false;
     return true;
   }
 
@@ -105,7 +105,7 @@ export class Router {
   /** Calls `cb` once when every destination `source` reaches has room again. */
   whenReady(source: string, cb: () => void): void {
     const route = this.routes.get(source);
-    const blocking = route?.reachable.find((r) => r.full);
+    const blocking = route?.reachable.find((r) => r.blocking);
     if (!blocking) { queueMicrotask(cb); return; }
     this.waiters.get(blocking)!.add(() => this.whenReady(source, cb));
   }

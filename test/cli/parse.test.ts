@@ -65,6 +65,7 @@ describe('sluice parse', () => {
     const r = run(['--framing', 'none'], Buffer.concat([Buffer.from('<13>1 - h a - - - bad '), Buffer.from([0xc3, 0x28]), Buffer.from(' end')]));
     assert.equal(r.status, 0);
     assert.equal(r.lines[0]!.message, 'bad \ufffd( end');
+    assert.deepEqual(r.lines[0]!.fields, { invalid_utf8: true }, 'the JSON says the bytes were not UTF-8');
   });
 
   test('usage errors are clear', () => {

@@ -164,7 +164,7 @@ describe('logger into an in-process pipeline (udp + tcp on port 0, templated fil
       const pid = await runLogger([...serverArgs(ep, mode.args), '--rfc3164', '-t', tag, '-i', msg]);
       const fields = await waitLines(path.join(dir, 'fields', `${tag}.log`), 1, `fields/${tag}.log`);
       assert.deepEqual(fields, [`user notice ${tag} ${pid}   ${msg}`], "PID should be the logger process's PID");
-      await waitFor(() => byHost(tag) !== null, `out/<HOST>/${tag}.log`, 10_000);
+      await waitFor(() => (byHost(tag)?.lines.length ?? 0) > 0, `out/<HOST>/${tag}.log`, 10_000);
       const { host, lines } = byHost(tag)!;
       assert.equal(host, SHORT_HOST, 'host directory');
       assert.match(lines[0]!, new RegExp(`^\\S+ ${SHORT_HOST} ${tag}\\[${pid}\\]: ${msg}$`), 'default line with PROGRAM[PID]');

@@ -64,6 +64,7 @@ class HoldingBuffer implements EventBuffer {
   take(max: number): LogEvent[] | null { return this.inner.take(max); }
   commit(): void { this.inner.commit(); }
   get full(): boolean { return this.inner.full; }
+  readonly whenFull = 'block' as const;
   get events(): number { return this.inner.events; }
   get bytes(): number { return this.inner.bytes; }
   set onReadable(f: () => void) { this.inner.onReadable = f; }
@@ -323,7 +324,7 @@ describe('RELP source', () => {
     let all = '';
     for (let i = 0; i < n; i++) all += frame(2 + i, 'syslog', msg(i));
     c.write(all);
-    await waitFor(() => h.runner.full, 'the destination buffer to fill');
+    await waitFor(() => h.runner.blocking, 'the destination buffer to fill');
     await sleep(300);
     const read = await metric(h, 'sluice_events_received_total', {});
     assert.ok(read < n, `the source stops reading while the destination is full (read ${read} of ${n})`);

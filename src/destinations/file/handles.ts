@@ -2,6 +2,7 @@
 
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { makeDirs } from '../../util/make-dirs.js';
 
 interface Entry {
   handle: fs.FileHandle;
@@ -62,7 +63,7 @@ export class FileHandles {
       handle = await fs.open(file, 'a', this.fileMode);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !this.createDirs) throw err;
-      await fs.mkdir(path.dirname(file), { recursive: true, mode: this.dirMode });
+      await makeDirs(path.dirname(file), this.dirMode);
       handle = await fs.open(file, 'a', this.fileMode);
     }
     const e = { handle, lastUsed: Date.now(), busy: 0 };

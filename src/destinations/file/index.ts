@@ -49,7 +49,7 @@ export class FileDestination implements Destination {
         done.add(file);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code ?? '';
-        if (!PERMANENT.has(code)) return { status: 'retry', error: `${file}: ${describeError(e)}` };
+        if (!PERMANENT.has(code) && !(e as { permanent?: boolean }).permanent) return { status: 'retry', error: `${file}: ${describeError(e)}` };
         (rejected ??= []).push(...g.events);
         rejectReason = `${file}: ${describeError(e)}`;
         done.add(file);

@@ -10,7 +10,6 @@ export class MessageDecoder {
   private now = 0;
   private chunk: Buffer | null = null;
   private chunkValid = true;
-  private prevValid = true;
   private bytes = 0;
 
   constructor(
@@ -22,7 +21,6 @@ export class MessageDecoder {
   /** Call before the framer sees `chunk`: one UTF-8 check covers every message inside it. */
   begin(chunk: Buffer, now: number): void {
     this.now = now;
-    this.prevValid = this.chunkValid;
     this.chunkValid = isUtf8(chunk);
     this.chunk = chunk;
   }
@@ -33,8 +31,9 @@ export class MessageDecoder {
     const problem = parseSyslog(ev, buf, start, end, this.mode);
     if (problem !== null) this.stats.error('parsing', 'parse_error', `message is not ${this.mode}: ${problem}; kept whole as MSG`, { peer: this.source.address });
     if (truncated) ev.flags |= EventFlag.TRUNCATED;
-    // A frame assembled across two chunks is valid if both chunks were.
-    const known = buf === this.chunk ? this.chunkValid : this.chunkValid && this.prevValid;
+    // The chunk's check covers a whole frame inside it; a frame assembled from several
+    // reads, or cut short (possibly inside a character), is checked on its own.
+    const known = buf === this.chunk && !truncated && this.chunkValid;
     if (!known && !isUtf8(buf.subarray(start, end))) {
       ev.flags |= EventFlag.INVALID_UTF8;
       this.stats.error('decoding', 'invalid_utf8', 'message is not valid UTF-8; stored as received, JSON shows U+FFFD', { peer: this.source.address });

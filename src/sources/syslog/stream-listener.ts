@@ -18,6 +18,10 @@ import { MessageDecoder } from './decoder.js';
 export class StreamListener {
   private server: net.Server | null = null;
   private readonly connections = new Set<Connection>();
+  /** TLS: accepted sockets whose handshake has not finished (destroyed on stop). */
+  private readonly handshaking = new Set<net.Socket>();
+  /** TLS: raw sockets refused at accept, whose resulting handshake error is not a second problem. */
+  private readonly refused = new WeakSet<net.Socket>();
   private readonly allow: AllowList;
   private readonly identity: ClientIdentityPolicy | null;
   private boundPort = 0;
@@ -44,14 +48,27 @@ export class StreamListener {
     const a = this.address;
     // allowHalfOpen: after the peer's FIN we still answer with our own close only once
     // its events are safely queued; a sender waiting for that close knows they arrived.
+    // (TLS sockets get it after the handshake: a client that leaves before then must be closed.)
     const server = this.tlsOptions
-      ? tls.createServer({ ...this.tlsOptions, allowHalfOpen: true })
+      ? tls.createServer(this.tlsOptions)
       : net.createServer({ allowHalfOpen: true });
     this.server = server;
     if (this.tlsOptions) {
-      server.on('connection', (raw: net.Socket) => this.admit(raw));
-      server.on('secureConnection', (s: tls.TLSSocket) => this.secured(s));
+      server.on('connection', (raw: net.Socket) => {
+        if (!this.admit(raw)) { this.refused.add(raw); return; }
+        this.handshaking.add(raw);
+        raw.once('close', () => this.handshaking.delete(raw));
+      });
+      server.on('secureConnection', (s: tls.TLSSocket) => {
+        this.handshaking.delete(rawOf(s));
+        s.allowHalfOpen = true;
+        this.secured(s);
+      });
       server.on('tlsClientError', (err: Error, s: tls.TLSSocket) => {
+        // Node leaves the socket open after a failed or timed-out handshake when this
+        // listener exists: close it, or it holds its connection slot for good.
+        s.destroy();
+        if (this.refused.has(rawOf(s))) return;
         this.stats.refused('tls_handshake', 'TLS handshake failed', { peer: s.remoteAddress, error: err.message });
       });
     } else {
@@ -133,9 +150,15 @@ export class StreamListener {
     const server = this.server;
     if (!server) return;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const raw of this.handshaking) raw.destroy();
     for (const c of this.connections) c.shutdown();
     await closed;
   }
+}
+
+/** The TCP socket under a server-side TLS socket (Node keeps it as _parent). */
+function rawOf(s: tls.TLSSocket): net.Socket {
+  return (s as unknown as { _parent: net.Socket })._parent;
 }
 
 function removeStaleSocket(path: string): void {
