@@ -31,7 +31,10 @@ export interface EventBuffer {
   close(): Promise<void>;
 }
 
-/** Rough in-memory size of an event, for byte limits. */
+/**
+ * In-memory size of an event, for byte limits: its bytes plus what V8 spends on the event
+ * object, its share of the chunk it arrived in, and decoded values (measured on Node 20).
+ */
 export function eventSize(ev: LogEvent): number {
-  return ev.end - ev.start + (ev.d === null ? 96 : 256);
+  return ev.end - ev.start + (ev.d === null ? 320 : 512);
 }

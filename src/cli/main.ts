@@ -2,6 +2,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { describeError, isSluiceError } from '../errors.js';
+import { registerBenchCommand } from './bench.js';
 import { registerImportSyslogConfCommand } from './import-syslog-conf.js';
 import { registerParseCommand } from './parse.js';
 import { registerRunCommand } from './run.js';
@@ -19,6 +20,7 @@ registerValidateCommand(program);
 registerParseCommand(program);
 registerImportSyslogConfCommand(program);
 registerSendCommand(program);
+registerBenchCommand(program);
 
 try {
   await program.parseAsync(process.argv);

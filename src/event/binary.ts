@@ -18,7 +18,7 @@
 //   value  := u8 tag: 0 null | 1 string (u32 length, UTF-8) | 2 number (f64) | 3 JSON (u32 length, text)
 
 import { parseStructuredData, type StructuredData } from '../codec/structured-data.js';
-import { EventFlag, LogEvent, type EventSource, type Transport } from './log-event.js';
+import { Decoded, EventFlag, LogEvent, type EventSource, type Transport } from './log-event.js';
 
 export const BATCH_VERSION = 1;
 /** Bytes of the batch header before the source table. */
@@ -507,7 +507,7 @@ function readEvent(r: ByteReader, sources: EventSource[]): LogEvent {
   }
   if (shape & SHAPE_OFFS) readOffsets(r, ev, base, (shape & SHAPE_WIDE) !== 0);
   if (shape & SHAPE_FIELDS) ev.fields = r.json() as Record<string, unknown>;
-  if (shape & SHAPE_D) ev.d = readDecoded(r) as LogEvent['d'];
+  if (shape & SHAPE_D) ev.d = Object.assign(new Decoded(), readDecoded(r));
   return ev;
 }
 

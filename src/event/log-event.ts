@@ -35,19 +35,24 @@ export const EventFlag = {
   UNPARSED: 16,
 } as const;
 
-/** Values set explicitly (events built from fields, or changed by transforms); undefined = read from the bytes. */
-interface Decoded {
-  timestamp?: string | null;
-  facility?: number | null;
-  severity?: number | null;
-  version?: number | null;
-  hostname?: string | null;
-  appname?: string | null;
-  procid?: string | null;
-  msgid?: string | null;
-  structuredData?: StructuredData | null;
-  message?: string | null;
+/**
+ * Field values held as values rather than read from the bytes: undefined = "read from the
+ * bytes". One class with every slot present, so every event has the same object shape.
+ */
+export class Decoded {
+  timestamp: string | null | undefined = undefined;
+  facility: number | null | undefined = undefined;
+  severity: number | null | undefined = undefined;
+  version: number | null | undefined = undefined;
+  hostname: string | null | undefined = undefined;
+  appname: string | null | undefined = undefined;
+  procid: string | null | undefined = undefined;
+  msgid: string | null | undefined = undefined;
+  structuredData: StructuredData | null | undefined = undefined;
+  message: string | null | undefined = undefined;
 }
+
+type Values = { [K in keyof Decoded]?: Decoded[K] };
 
 export interface EventJson {
   timestamp: string | null;
@@ -94,8 +99,13 @@ export class LogEvent {
   receivedAt: number;
   source: EventSource;
   fields: Record<string, unknown> | null = null;
-  /** Decoded or overridden values; null until the first one is needed. */
+  /**
+   * Values set explicitly (events built from values, or changed by a transform); null while
+   * every field is as received. Encoders copy raw bytes for any field not set here.
+   */
   d: Decoded | null = null;
+  /** Values decoded from the bytes, kept so a field is decoded once. */
+  private c: Decoded | null = null;
 
   constructor(source: EventSource, receivedAt: number) {
     this.source = source;
@@ -103,12 +113,19 @@ export class LogEvent {
   }
 
   /** An event from already-known values (HTTP JSON input, brokers, tests). */
-  static fromValues(source: EventSource, receivedAt: number, v: Decoded & { fields?: Record<string, unknown> | null }): LogEvent {
+  static fromValues(source: EventSource, receivedAt: number, v: Values & { fields?: Record<string, unknown> | null }): LogEvent {
     const e = new LogEvent(source, receivedAt);
-    const d: Decoded = {};
-    for (const k of ['timestamp', 'facility', 'severity', 'version', 'hostname', 'appname', 'procid', 'msgid', 'structuredData', 'message'] as const) {
-      (d as Record<string, unknown>)[k] = v[k] ?? null;
-    }
+    const d = new Decoded();
+    d.timestamp = v.timestamp ?? null;
+    d.facility = v.facility ?? null;
+    d.severity = v.severity ?? null;
+    d.version = v.version ?? null;
+    d.hostname = v.hostname ?? null;
+    d.appname = v.appname ?? null;
+    d.procid = v.procid ?? null;
+    d.msgid = v.msgid ?? null;
+    d.structuredData = v.structuredData ?? null;
+    d.message = v.message ?? null;
     e.d = d;
     e.fields = v.fields ?? null;
     return e;
@@ -118,19 +135,27 @@ export class LogEvent {
     return s < 0 ? null : this.buf.toString('utf8', s, e);
   }
 
+  /** Where setters write. */
   private dec(): Decoded {
-    return this.d ?? (this.d = {});
+    return this.d ?? (this.d = new Decoded());
+  }
+
+  /** Where decoded values are cached. */
+  private cache(): Decoded {
+    return this.c ?? (this.c = new Decoded());
   }
 
   get timestamp(): string | null {
     const d = this.d;
     if (d !== null && d.timestamp !== undefined) return d.timestamp;
+    const c = this.c;
+    if (c !== null && c.timestamp !== undefined) return c.timestamp;
     let v: string | null = null;
     if (this.tsStart >= 0) {
       const text = this.buf.toString('latin1', this.tsStart, this.tsEnd);
       v = this.flags & EventFlag.TS_RFC3164 ? rfc3164TimestampToIso(text, this.receivedAt) : text;
     }
-    return (this.dec().timestamp = v);
+    return (this.cache().timestamp = v);
   }
   set timestamp(v: string | null) { this.dec().timestamp = v; }
 
@@ -158,36 +183,45 @@ export class LogEvent {
   get hostname(): string | null {
     const d = this.d;
     if (d !== null && d.hostname !== undefined) return d.hostname;
-    return (this.dec().hostname = this.str(this.hostStart, this.hostEnd));
+    const c = this.c;
+    if (c !== null && c.hostname !== undefined) return c.hostname;
+    return (this.cache().hostname = this.str(this.hostStart, this.hostEnd));
   }
   set hostname(v: string | null) { this.dec().hostname = v; }
 
   get appname(): string | null {
     const d = this.d;
     if (d !== null && d.appname !== undefined) return d.appname;
-    return (this.dec().appname = this.str(this.appStart, this.appEnd));
+    const c = this.c;
+    if (c !== null && c.appname !== undefined) return c.appname;
+    return (this.cache().appname = this.str(this.appStart, this.appEnd));
   }
   set appname(v: string | null) { this.dec().appname = v; }
 
   get procid(): string | null {
     const d = this.d;
     if (d !== null && d.procid !== undefined) return d.procid;
-    return (this.dec().procid = this.str(this.pidStart, this.pidEnd));
+    const c = this.c;
+    if (c !== null && c.procid !== undefined) return c.procid;
+    return (this.cache().procid = this.str(this.pidStart, this.pidEnd));
   }
   set procid(v: string | null) { this.dec().procid = v; }
 
   get msgid(): string | null {
     const d = this.d;
     if (d !== null && d.msgid !== undefined) return d.msgid;
-    return (this.dec().msgid = this.str(this.msgidStart, this.msgidEnd));
+    const c = this.c;
+    if (c !== null && c.msgid !== undefined) return c.msgid;
+    return (this.cache().msgid = this.str(this.msgidStart, this.msgidEnd));
   }
   set msgid(v: string | null) { this.dec().msgid = v; }
 
   get structuredData(): StructuredData | null {
     const d = this.d;
     if (d !== null && d.structuredData !== undefined) return d.structuredData;
-    const sd = this.sdStart < 0 ? null : parseStructuredData(this.buf, this.sdStart, this.sdEnd);
-    return (this.dec().structuredData = sd);
+    const c = this.c;
+    if (c !== null && c.structuredData !== undefined) return c.structuredData;
+    return (this.cache().structuredData = this.sdStart < 0 ? null : parseStructuredData(this.buf, this.sdStart, this.sdEnd));
   }
   set structuredData(v: StructuredData | null) { this.dec().structuredData = v; }
 
@@ -201,7 +235,9 @@ export class LogEvent {
   get message(): string | null {
     const d = this.d;
     if (d !== null && d.message !== undefined) return d.message;
-    return (this.dec().message = this.msgStart < 0 || this.msgStart > this.end ? null : this.buf.toString('utf8', this.msgStart, this.end));
+    const c = this.c;
+    if (c !== null && c.message !== undefined) return c.message;
+    return (this.cache().message = this.msgStart < 0 || this.msgStart > this.end ? null : this.buf.toString('utf8', this.msgStart, this.end));
   }
   set message(v: string | null) { this.dec().message = v; }
 

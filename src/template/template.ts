@@ -5,7 +5,10 @@ import type { LogEvent } from '../event/log-event.js';
 import { SluiceError } from '../errors.js';
 import { fieldMacro, MACROS, type Macro } from './macros.js';
 
-type Part = { literal: string; bytes: Buffer } | { macro: Macro; name: string };
+/** A literal (macro null) or a macro; one shape so the render loops stay monomorphic. */
+interface Part { literal: string; bytes: Buffer; macro: Macro | null; name: string }
+
+const EMPTY = Buffer.alloc(0);
 
 export const DEFAULT_LINE_TEMPLATE = '${ISODATE} ${HOST} ${MSGHDR}${MSG}\n';
 
@@ -17,7 +20,7 @@ export class Template {
     let lit = '';
     let i = 0;
     const pushLit = () => {
-      if (lit) parts.push({ literal: lit, bytes: Buffer.from(lit, 'utf8') });
+      if (lit) parts.push({ literal: lit, bytes: Buffer.from(lit, 'utf8'), macro: null, name: '' });
       lit = '';
     };
     while (i < text.length) {
@@ -40,7 +43,7 @@ export class Template {
       const macro = name.startsWith('fields.') && name.length > 7 ? fieldMacro(name.slice(7)) : MACROS[name];
       if (!macro) throw syntax(text, i, `unknown macro \${${name}}; known: ${Object.keys(MACROS).join(', ')}, fields.NAME`);
       pushLit();
-      parts.push({ macro, name });
+      parts.push({ literal: '', bytes: EMPTY, macro, name });
       i = next;
     }
     pushLit();
@@ -49,18 +52,20 @@ export class Template {
 
   /** True when the template has no macros (a constant path needs no rendering). */
   get constant(): boolean {
-    return this.parts.every((p) => 'literal' in p);
+    return this.parts.every((p) => p.macro === null);
   }
 
   /** Names of the macros used, for deciding what a destination needs. */
   get macroNames(): string[] {
-    return this.parts.flatMap((p) => ('name' in p ? [p.name] : []));
+    return this.parts.flatMap((p) => (p.macro !== null ? [p.name] : []));
   }
 
   render(ev: LogEvent, sanitize?: (value: string) => string): string {
     let out = '';
-    for (const p of this.parts) {
-      if ('literal' in p) out += p.literal;
+    const parts = this.parts;
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i]!;
+      if (p.macro === null) out += p.literal;
       else out += sanitize ? sanitize(p.macro.text(ev)) : p.macro.text(ev);
     }
     return out;
@@ -70,7 +75,7 @@ export class Template {
     const parts = this.parts;
     for (let i = 0; i < parts.length; i++) {
       const p = parts[i]!;
-      if ('literal' in p) w.range(p.bytes, 0, p.bytes.length);
+      if (p.macro === null) w.range(p.bytes, 0, p.bytes.length);
       else p.macro.write(ev, w);
     }
   }
@@ -83,5 +88,6 @@ function syntax(text: string, at: number, what: string): SluiceError {
 /** Makes a macro value safe as part of a file path: no directory changes, no NUL. */
 export function pathSafe(value: string): string {
   if (value === '.' || value === '..') return '_';
+  if (value.indexOf('/') < 0 && value.indexOf('\\') < 0 && value.indexOf('\0') < 0) return value;
   return value.replace(/[/\\\0]/g, '_');
 }

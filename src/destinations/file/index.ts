@@ -19,6 +19,8 @@ export class FileDestination implements Destination {
   private readonly handles: FileHandles;
   private readonly baseDir: string;
   private readonly writers: ByteWriter[] = [];
+  /** Rendered relative path → absolute file, so path.resolve runs once per distinct file. */
+  private readonly resolved = new Map<string, string>();
   /** Paths of the batch in flight already written, so a retry does not write them twice. */
   private partial: { batch: LogEvent[]; done: Set<string> } | null = null;
 
@@ -72,7 +74,12 @@ export class FileDestination implements Destination {
     }
     for (let i = 0; i < events.length; i++) {
       const ev = events[i]!;
-      const file = path.resolve(this.baseDir, this.pathTemplate.render(ev, pathSafe));
+      const rel = this.pathTemplate.render(ev, pathSafe);
+      let file = this.resolved.get(rel);
+      if (file === undefined) {
+        if (this.resolved.size >= 10_000) this.resolved.clear();
+        this.resolved.set(rel, (file = path.resolve(this.baseDir, rel)));
+      }
       let g = groups.get(file);
       if (!g) groups.set(file, (g = { writer: this.writer(), events: [] }));
       this.line.renderInto(ev, g.writer);
