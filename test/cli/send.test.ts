@@ -9,6 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import { before, describe, test } from 'node:test';
+import { freePort } from '../helpers/daemon.js';
 import { fileURLToPath } from 'node:url';
 import { SluiceError } from '../../src/errors.js';
 import { SendError, formatSummary, send, type SendOptions, type SendReport } from '../../src/cli/send/index.js';
@@ -104,14 +105,6 @@ async function udpReceiver(): Promise<{ url: string; datagrams: Buffer[]; close(
   };
 }
 
-/** A port nobody listens on: bound by the OS, then released. */
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await listen(s, 0);
-  const port = (s.address() as net.AddressInfo).port;
-  await closer(s)();
-  return port;
-}
 
 // ---- strict framing parsers: a frame that does not parse fails the test ----
 

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
+import { freePort } from '../helpers/daemon.js';
 import { after, describe, test } from 'node:test';
 import { parseSyslog } from '../../src/codec/syslog-parser.js';
 import { RelpDestination, relpDestinationKind, relpDestinationSchema } from '../../src/destinations/relp/index.js';
@@ -174,13 +175,6 @@ function send(d: RelpDestination, events: LogEvent[]): Promise<SendResult> {
   return new Promise((resolve) => d.send(events, resolve));
 }
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 // ---------------------------------------------------------------- tests
 

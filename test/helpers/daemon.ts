@@ -120,3 +120,13 @@ export function metricFromText(text: string, name: string, labels: Record<string
   }
   return sum;
 }
+
+/** A TCP port free on 127.0.0.1 right now (for peers that must listen on a known port). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as { port: number };
+  await new Promise((r) => s.close(r));
+  return port;
+}

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
-import { SLUICE_BIN } from '../helpers/daemon.js';
+import { SLUICE_BIN, freePort } from '../helpers/daemon.js';
 import { tempDir } from '../helpers/wait.js';
 
 const T = { timeout: 30_000 };
@@ -27,14 +27,6 @@ function sluice(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promi
   });
 }
 
-/** A port that was free a moment ago (for configs that must not bind anything). */
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 function refusesConnections(port: number): Promise<boolean> {
   return new Promise((resolve) => {

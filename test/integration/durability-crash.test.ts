@@ -3,13 +3,12 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import https from 'node:https';
-import net from 'node:net';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import zlib from 'node:zlib';
 import { send, type SendReport } from '../../src/cli/send/index.js';
 import { makeTestPki } from '../helpers/certs.js';
-import { spawnSluice, writeConfig, type SluiceProcess } from '../helpers/daemon.js';
+import { spawnSluice, writeConfig, type SluiceProcess, freePort } from '../helpers/daemon.js';
 import { sleep, tempDir, waitFor } from '../helpers/wait.js';
 
 const TOTAL = 100_000;
@@ -21,13 +20,6 @@ after(async () => {
   receiver?.close();
 });
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 test('100,000 events over TCP survive two kill -9 and a receiver outage, at least once', { timeout: 240_000 }, async (t) => {
   const dir = tempDir('durability');

@@ -9,7 +9,7 @@ import { after, describe, test } from 'node:test';
 import tls from 'node:tls';
 import type { Pipeline } from '../../src/pipeline/pipeline.js';
 import { makeTestPki } from '../helpers/certs.js';
-import { endpoint, startPipeline } from '../helpers/daemon.js';
+import { endpoint, startPipeline, freePort } from '../helpers/daemon.js';
 import { readLines, sleep, tempDir, waitFor } from '../helpers/wait.js';
 
 const open: { close(): unknown }[] = [];
@@ -32,13 +32,6 @@ async function sendLines(p: Pipeline, lines: string[]): Promise<void> {
 
 const msgs = (n: number, tag = 'm') => Array.from({ length: n }, (_, i) => `<14>1 - host app - - - ${tag} ${i}`);
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** A line-collecting TCP receiver on a given port. */
 async function tcpReceiver(port: number): Promise<{ lines: string[]; server: net.Server }> {

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { after, test } from 'node:test';
 import { send } from '../../src/cli/send/index.js';
-import { metricFromText, spawnSluice, writeConfig, type SluiceProcess } from '../helpers/daemon.js';
+import { metricFromText, spawnSluice, writeConfig, type SluiceProcess, freePort } from '../helpers/daemon.js';
 import { sleep, tempDir, waitFor } from '../helpers/wait.js';
 
 const RSS_LIMIT_MB = 200;
@@ -13,14 +13,6 @@ let sluice: SluiceProcess | null = null;
 const closers: (() => void)[] = [];
 after(async () => { for (const c of closers) c(); await sluice?.stop(); });
 
-/** A port free for TCP now (and, on an idle loopback, for UDP too). */
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** A receiver that reads one chunk per 10 ms until told to go fast; collects seq=N run=ID. */
 function slowReceiver(port: number) {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Pipeline } from '../../src/pipeline/pipeline.js';
-import { endpoint, startPipeline } from '../helpers/daemon.js';
+import { endpoint, startPipeline, freePort } from '../helpers/daemon.js';
 import { tempDir, waitFor } from '../helpers/wait.js';
 
 const T = { timeout: 60_000 };
@@ -39,13 +39,6 @@ class LineReceiver {
   }
 }
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 function sendTcp(port: number, lines: string[]): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -11,7 +11,7 @@ import type { SendResult } from '../../src/destinations/types.js';
 import { LogEvent } from '../../src/event/log-event.js';
 import type { Pipeline } from '../../src/pipeline/pipeline.js';
 import { makeTestPki, type TestPki } from '../helpers/certs.js';
-import { endpoint, startPipeline } from '../helpers/daemon.js';
+import { endpoint, startPipeline, freePort } from '../helpers/daemon.js';
 import { findRsyslogd, havePeer, type Rsyslog } from '../helpers/peers.js';
 import { readLines, tempDir, waitFor } from '../helpers/wait.js';
 
@@ -19,13 +19,6 @@ const RSYSLOG = findRsyslogd();
 const RUN = `${process.pid}-${Date.now().toString(36)}`;
 const T = { timeout: 60_000 };
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** rsyslogd in the foreground: TLS (gtls, mode 1) on two ports, client certificates required and named; raw messages to files. */
 class RsyslogTls {

@@ -1,139 +1,47 @@
 // TCP, TLS and unix-stream syslog listeners: access control, limits, framing, back-pressure.
 
-import fs from 'node:fs';
-import net from 'node:net';
-import tls from 'node:tls';
+import type net from 'node:net';
+import type tls from 'node:tls';
 import { StreamFramer } from '../../codec/framing/stream-framer.js';
 import type { ListenAddress } from '../../config/units.js';
 import type { EventSource, Transport } from '../../event/log-event.js';
-import { SluiceError } from '../../errors.js';
-import { AllowList, ConnectionLimits, normalizeAddress } from '../../net/access.js';
-import { ClientIdentityPolicy, subjectText } from '../../net/tls-server.js';
+import { normalizeAddress, type ConnectionLimits } from '../../net/access.js';
 import { BatchAck } from '../../pipeline/acknowledgement.js';
 import type { SourceContext } from '../types.js';
 import type { SourceStats } from '../stats.js';
+import { GuardedStreamServer } from '../stream-server.js';
 import type { SyslogSourceConfig } from './config.js';
 import { MessageDecoder } from './decoder.js';
 
 export class StreamListener {
-  private server: net.Server | null = null;
   private readonly connections = new Set<Connection>();
-  /** TLS: accepted sockets whose handshake has not finished (destroyed on stop). */
-  private readonly handshaking = new Set<net.Socket>();
-  /** TLS: raw sockets refused at accept, whose resulting handshake error is not a second problem. */
-  private readonly refused = new WeakSet<net.Socket>();
-  private readonly allow: AllowList;
-  private readonly identity: ClientIdentityPolicy | null;
-  private boundPort = 0;
+  private readonly server: GuardedStreamServer;
 
   constructor(
     readonly address: ListenAddress,
     private readonly ctx: SourceContext,
     private readonly cfg: SyslogSourceConfig,
     private readonly stats: SourceStats,
-    private readonly limits: ConnectionLimits,
-    private readonly tlsOptions: tls.TlsOptions | null,
+    limits: ConnectionLimits,
+    tlsOptions: tls.TlsOptions | null,
   ) {
-    this.allow = new AllowList(cfg.allow);
-    this.identity = tlsOptions && cfg.tls ? new ClientIdentityPolicy(cfg.tls) : null;
+    this.server = new GuardedStreamServer({
+      address, component: ctx.name, stats, allow: cfg.allow, limits,
+      tls: tlsOptions && cfg.tls ? { options: tlsOptions, config: cfg.tls } : null,
+      onOpen: (socket, tlsPeer) => this.open(socket, tlsPeer, tlsOptions !== null),
+    });
   }
 
   get url(): string {
-    const a = this.address;
-    if (a.scheme === 'unix') return a.text;
-    return `${a.scheme}://${a.host.includes(':') ? `[${a.host}]` : a.host}:${this.boundPort}`;
+    return this.server.url;
   }
 
-  async start(): Promise<void> {
-    const a = this.address;
-    // allowHalfOpen: after the peer's FIN we still answer with our own close only once
-    // its events are safely queued; a sender waiting for that close knows they arrived.
-    // (TLS sockets get it after the handshake: a client that leaves before then must be closed.)
-    const server = this.tlsOptions
-      ? tls.createServer(this.tlsOptions)
-      : net.createServer({ allowHalfOpen: true });
-    this.server = server;
-    if (this.tlsOptions) {
-      server.on('connection', (raw: net.Socket) => {
-        if (!this.admit(raw)) { this.refused.add(raw); return; }
-        this.handshaking.add(raw);
-        raw.once('close', () => this.handshaking.delete(raw));
-      });
-      server.on('secureConnection', (s: tls.TLSSocket) => {
-        this.handshaking.delete(rawOf(s));
-        s.allowHalfOpen = true;
-        this.secured(s);
-      });
-      server.on('tlsClientError', (err: Error, s: tls.TLSSocket) => {
-        // Node leaves the socket open after a failed or timed-out handshake when this
-        // listener exists: close it, or it holds its connection slot for good.
-        s.destroy();
-        if (this.refused.has(rawOf(s))) return;
-        this.stats.refused('tls_handshake', 'TLS handshake failed', { peer: s.remoteAddress, error: err.message });
-      });
-    } else {
-      server.on('connection', (s: net.Socket) => { if (this.admit(s)) this.open(s, null); });
-    }
-    if (a.scheme === 'unix') removeStaleSocket(a.path);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (e) => reject(new SluiceError('SLUICE_ERR_LISTEN', `source ${this.ctx.name}: cannot listen on ${a.text}: ${(e as Error).message}`, { cause: e })));
-      if (a.scheme === 'unix') server.listen(a.path, resolve);
-      else server.listen({ host: a.host, port: a.port, backlog: 1024 }, resolve);
-    });
-    server.on('error', (e) => this.stats.error('accepting', 'listener_error', `listener ${a.text} failed: ${e.message}`));
-    const addr = server.address();
-    this.boundPort = typeof addr === 'object' && addr ? addr.port : 0;
+  start(): Promise<void> {
+    return this.server.start();
   }
 
-  /** Access checks at accept time, before any TLS work; false = refused and destroyed. */
-  private admit(socket: net.Socket): boolean {
-    const peer = this.address.scheme === 'unix' ? 'local' : normalizeAddress(socket.remoteAddress ?? '');
-    socket.on('error', () => {});
-    if (this.address.scheme !== 'unix' && !this.allow.allows(peer)) {
-      this.stats.refused('not_allowed', 'connection from an address not in allow', { peer });
-      socket.destroy();
-      return false;
-    }
-    const why = this.limits.acquire(peer);
-    if (why !== null) {
-      this.stats.refused(why, `connection refused: ${why} reached`, { peer, open: this.limits.total });
-      socket.destroy();
-      return false;
-    }
-    this.stats.open.inc();
-    socket.once('close', () => {
-      this.limits.release(peer);
-      this.stats.open.dec();
-    });
-    return true;
-  }
-
-  private secured(s: tls.TLSSocket): void {
-    let tlsPeer: string | null = null;
-    const raw = s.getPeerX509Certificate?.();
-    if (raw) {
-      if (!s.authorized) {
-        // client_auth optional: a certificate that does not verify is refused, not ignored.
-        this.stats.refused('tls_unverified', 'client certificate does not verify against tls.ca', { peer: s.remoteAddress, subject: subjectText(raw), error: String(s.authorizationError) });
-        s.destroy();
-        return;
-      }
-      tlsPeer = subjectText(raw);
-    }
-    if (this.identity?.restricts && (!raw || !this.identity.allows(raw))) {
-      this.stats.refused('tls_identity', 'client certificate is not in allow_subjects / allow_fingerprints', {
-        peer: s.remoteAddress, subject: tlsPeer, fingerprint: raw ? raw.fingerprint256 : null,
-      });
-      s.destroy();
-      return;
-    }
-    this.open(s, tlsPeer);
-  }
-
-  /** A connection that passed every check (for TLS: handshake and identity) starts reading. */
-  private open(socket: net.Socket, tlsPeer: string | null): void {
-    this.stats.accepted.inc();
-    const transport: Transport = this.tlsOptions ? 'tls' : this.address.scheme === 'unix' ? 'unix' : 'tcp';
+  private open(socket: net.Socket, tlsPeer: string | null, isTls: boolean): void {
+    const transport: Transport = isTls ? 'tls' : this.address.scheme === 'unix' ? 'unix' : 'tcp';
     const source: EventSource = {
       name: this.ctx.name,
       transport,
@@ -146,26 +54,8 @@ export class StreamListener {
   }
 
   /** Stops accepting; open connections hand over what they read, then close. */
-  async stop(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const raw of this.handshaking) raw.destroy();
-    for (const c of this.connections) c.shutdown();
-    await closed;
-  }
-}
-
-/** The TCP socket under a server-side TLS socket (Node keeps it as _parent). */
-function rawOf(s: tls.TLSSocket): net.Socket {
-  return (s as unknown as { _parent: net.Socket })._parent;
-}
-
-function removeStaleSocket(path: string): void {
-  try {
-    if (fs.lstatSync(path).isSocket()) fs.unlinkSync(path);
-  } catch {
-    // absent: nothing to remove
+  stop(): Promise<void> {
+    return this.server.stop(() => { for (const c of this.connections) c.shutdown(); });
   }
 }
 
