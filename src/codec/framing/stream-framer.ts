@@ -44,39 +44,65 @@ export class StreamFramer {
   ) {}
 
   push(chunk: Buffer): void {
-    let buf = chunk;
-    let p = 0;
-    if (this.skip > 0) {
-      const n = Math.min(this.skip, buf.length);
-      this.skip -= n;
-      p = n;
-      if (p === buf.length) return;
+    let p = this.skipAhead(chunk, 0);
+    if (p === chunk.length) return;
+    if (this.partsLen > 0) {
+      p = this.finishPending(chunk, p);
+      if (p < 0) return;
+      p = this.skipAhead(chunk, p);
     }
-    if (this.skipLine) {
-      const i = buf.indexOf(LF, p);
-      if (i < 0) return;
+    this.scan(chunk, p);
+  }
+
+  /** Skips what an oversize frame still owes (bytes, or the rest of a line); returns where to go on. */
+  private skipAhead(chunk: Buffer, p: number): number {
+    if (this.skip > 0) {
+      const n = Math.min(this.skip, chunk.length - p);
+      this.skip -= n;
+      p += n;
+    }
+    if (this.skipLine && p < chunk.length) {
+      const i = chunk.indexOf(LF, p);
+      if (i < 0) return chunk.length;
       this.skipLine = false;
       p = i + 1;
     }
-    if (this.partsLen > 0) {
-      const rest = p === 0 ? buf : buf.subarray(p);
-      const line = this.pendingIsLine;
-      if (this.need > 0 ? this.partsLen + rest.length < this.need : line && rest.indexOf(LF) < 0) {
-        this.parts.push(rest);
-        this.partsLen += rest.length;
-        if (line) this.checkPendingLine();
-        return;
-      }
-      this.parts.push(rest);
-      buf = Buffer.concat(this.parts, this.partsLen + rest.length);
-      this.parts = [];
-      this.partsLen = 0;
-      this.need = 0;
-      this.pendingIsLine = false;
-      // A pending line is finished here without reading its start again as an octet count.
-      p = line ? this.line(buf, 0) : 0;
+    return p;
+  }
+
+  /**
+   * Completes the frame begun in earlier chunks with the bytes it needs from `chunk`, copying
+   * only those (not the whole chunk), and returns where the next frame starts in `chunk`;
+   * -1 when the frame is still incomplete.
+   */
+  private finishPending(chunk: Buffer, p: number): number {
+    const avail = chunk.length - p;
+    let take: number;
+    if (this.pendingIsLine) {
+      const i = chunk.indexOf(LF, p);
+      take = i < 0 ? -1 : i + 1 - p;
+    } else if (this.need > 0) {
+      take = this.partsLen + avail >= this.need ? this.need - this.partsLen : -1;
+    } else {
+      take = avail; // a count split across reads: read it again with everything that follows
     }
-    this.scan(buf, p);
+    if (take < 0) {
+      this.parts.push(p === 0 ? chunk : chunk.subarray(p));
+      this.partsLen += avail;
+      if (this.pendingIsLine) this.checkPendingLine();
+      return -1;
+    }
+    this.parts.push(chunk.subarray(p, p + take));
+    const head = Buffer.concat(this.parts, this.partsLen + take);
+    const line = this.pendingIsLine;
+    this.parts = [];
+    this.partsLen = 0;
+    this.need = 0;
+    this.pendingIsLine = false;
+    // A pending line is finished without reading its start again as an octet count.
+    if (line) this.line(head, 0);
+    else this.scan(head, 0);
+    return p + take;
   }
 
   /** The stream ended: hand over a last unterminated line, report a cut octet frame. */
