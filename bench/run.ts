@@ -1,6 +1,6 @@
 // The benchmark runner: `npm run bench [name…]` (and `sluice bench`), writes bench/RESULTS.md.
 //
-//   npm run bench                      micro benches + every peer scenario (3 reps, ~8 s each; ≲ 25 min)
+//   npm run bench                      micro benches + every peer scenario (3 reps, ~8 s each; fwd-* 2 reps; ≲ 25 min)
 //   npm run bench -- --quick           the same, 1 repetition of ~3 s (a few minutes; indicative only)
 //   npm run bench tcp tls              only those peer scenarios (names: bench/peers/scenarios.sh)
 //   npm run bench micro                only the micro benches (or name one: binary-codec, …)
@@ -41,6 +41,13 @@ export interface BenchOptions {
   keep: boolean;
   /** --reps or --target given */
   custom?: boolean;
+  /** --reps given: every scenario runs that often (no max_reps cap from scenarios.sh) */
+  exactReps?: boolean;
+}
+
+/** Repetitions a scenario gets: --reps, capped by its max_reps (scenarios.sh) unless --reps was given. */
+export function repsFor(o: Pick<BenchOptions, 'reps' | 'exactReps'>, s: ScenarioInfo): number {
+  return !o.exactReps && s.maxReps !== undefined && s.maxReps < o.reps ? s.maxReps : o.reps;
 }
 
 // Arguments of the micro benches in --quick mode (keyed by file name; others run with their defaults).
@@ -65,8 +72,9 @@ function scenarioList(): ScenarioInfo[] {
   try {
     const text = execFileSync('bash', [RUN_ALL, '--list'], { encoding: 'utf8', timeout: 30_000 });
     return text.split('\n').filter(Boolean).map((l) => {
-      const [name = '', proto = 'tcp', rate = '0', output = 'file', receivers = '', description = ''] = l.split('\t');
-      return { name, proto: proto as ScenarioInfo['proto'], rate: Number(rate), output: output as ScenarioInfo['output'], receivers: receivers.split(',').filter(Boolean), description };
+      const [name = '', proto = 'tcp', rate = '0', output = 'file', receivers = '', description = '', maxReps = '', settle = '0'] = l.split('\t');
+      return { name, proto: proto as ScenarioInfo['proto'], rate: Number(rate), output: output as ScenarioInfo['output'], receivers: receivers.split(',').filter(Boolean), description,
+        ...(maxReps ? { maxReps: Number(maxReps) } : {}), settleS: Number(settle) || 0 };
     });
   } catch (e) {
     say(`cannot list the peer scenarios (${(e as Error).message.split('\n')[0]}): is bash installed?`);
@@ -155,29 +163,32 @@ async function runMicro(names: string[], quick: boolean): Promise<MicroResult[]>
 
 // ------------------------------------------------------------------ peers
 function estimateMinutes(o: BenchOptions, scen: ScenarioInfo[], peers: string[]): number {
-  let cells = 0, probes = 0;
+  const perRun = o.target + 5.5;           // load + quiet period + start/stop
+  const probe = o.quick ? 4 : 6;
+  let seconds = 0;
   for (const s of scen) {
     for (const p of peers) {
       if (!s.receivers.includes(p)) continue;
-      cells++;
-      if (s.rate === 0) probes++;
+      const settle = s.settleS ?? 0;        // forwarding hop: pause before the load
+      seconds += repsFor(o, s) * (perRun + settle);
+      if (s.rate === 0) seconds += probe + settle;
     }
   }
-  const perRun = o.target + 5.5;           // load + quiet period + start/stop
-  const probe = o.quick ? 4 : 6;
-  return (cells * o.reps * perRun + probes * probe) / 60;
+  return seconds / 60;
 }
 
 async function runPeers(o: BenchOptions, scen: ScenarioInfo[], outDir: string): Promise<{ ok: boolean; note: string }> {
   const peers = o.peers ?? ['rsyslog', 'syslog-ng', 'syslog-ng-tuned', 'sluice'];
   const est = estimateMinutes(o, scen, peers);
-  // default bound: 22 min (10 quick) so that a full `npm run bench` stays under ~25 min; more when
+  // default bound: 23 min (10 quick) so that a full `npm run bench` stays under ~25 min (estimate of
+  // the default full run: ~22 min with fwd-memory/fwd-disk at 2 repetitions); more when
   // --reps/--target ask for more than the defaults
-  const base = o.quick ? 10 : 22;
+  const base = o.quick ? 10 : 23;
   const maxMinutes = o.maxMinutes ?? (o.custom ? Math.max(base, Math.ceil(est * 1.5)) : base);
   const args = [RUN_ALL, '--reps', String(o.reps), '--target', String(o.target), '--scenarios', scen.map((s) => s.name).join(','),
     '--peers', peers.join(','), '--out-dir', outDir, '--setup', o.setup, '--max-minutes', String(maxMinutes)];
   if (o.keep) args.push('--keep');
+  if (o.exactReps) args.push('--exact-reps');
   const env = { ...process.env };
   if (o.quick && !env.PROBE_COUNT) env.PROBE_COUNT = '200000';
   say(`peers: ${scen.map((s) => s.name).join(' ')} × ${peers.join(' ')}, ${o.reps} rep(s) of ~${o.target} s: about ${Math.ceil(est)} min (bound ${maxMinutes} min)`);
@@ -240,7 +251,8 @@ function writeReport(o: BenchOptions, argv: string[], startLoad: number[], micro
     p('', '## Peer scenarios (median of the repetitions)', '');
     for (const s of scen) {
       const measured = s.receivers.filter((r) => peers.rows.some((x) => x.scenario === s.name && x.peer === r));
-      p(`- \`${s.name}\`: ${s.description} (${measured.join(', ') || 'nothing measured'})`);
+      const capped = repsFor(o, s) < o.reps ? `; ${repsFor(o, s)} repetitions, not ${o.reps}: max_reps in scenarios.sh keeps the full run under ~25 min` : '';
+      p(`- \`${s.name}\`: ${s.description} (${measured.join(', ') || 'nothing measured'}${capped})`);
     }
     p('', ...renderTable(peers));
     if (prev) {
@@ -269,6 +281,11 @@ function writeReport(o: BenchOptions, argv: string[], startLoad: number[], micro
   p('- Load: `loggen -s 256 -n N -r RATE -I 60 127.0.0.1 PORT` plus the scenario\'s flags (`scenarios.sh`): `-i -S -P -F` newline-framed TCP, `-U -P` TLS (octet-counted), ' +
     '`-i -D -P -F` UDP, `-i -S -P -p \'[meta@32473 …]\'` octet-counted TCP with structured data. N per (receiver, scenario) is calibrated by one probe run so that a run lasts about the target time; ' +
     'paced scenarios send RATE × target messages.');
+  p('- Forwarding (`fwd-memory`, `fwd-disk`): each daemon forwards to itself — loggen → TCP listener → forwarding destination → TCP to its own second listener → file; ' +
+    'msgs/s is measured at that file, so it covers both ends of the hop. RFC 5424 on the hop (sluice `syslog` destination with octet framing, rsyslog omfwd `RSYSLOG_SyslogProtocol23Format` octet-counted, ' +
+    'syslog-ng `network()` `flags(syslog-protocol)`). Memory queue: sluice `buffer: { type: memory }`, rsyslog `queue.type="LinkedList"`, syslog-ng\'s output queue. ' +
+    'Disk queue — every message written to the queue file before it is sent, none fsync\'ed (kill -9 safe, not power-loss safe): sluice `buffer: { type: disk }` (`fsync: never`, the default), ' +
+    'rsyslog `queue.type="Disk"` (a pure disk queue, not disk-assisted), syslog-ng `disk-buffer(reliable(yes))`. The load starts 1.5 s after the second listener is up. Details: bench/peers/README.md.');
   p('- Timing: the output size (all files under the output directory for templated paths) is polled every 50 ms; elapsed = last change − first non-empty observation; ' +
     'a run ends when loggen has exited and the output has not grown for 2 s. After the run the output is checked line by line (outside the timed window): ' +
     'empty lines, line shape, and the sum of loggen\'s sequence numbers (each message exactly once).');
@@ -278,6 +295,7 @@ function writeReport(o: BenchOptions, argv: string[], startLoad: number[], micro
   p('- Debian 12 `rsyslog` and `syslog-ng-core` conflict; `setup.sh` apt-installs syslog-ng-core (it ships loggen) and unpacks rsyslog into /tmp/peers-root.');
   p('- `loggen -U` alone is TLS (adding `-S` is refused). loggen closes without reading TLS 1.3 session tickets: a receiver that sends them can lose the tail of the stream. ' +
     'sluice started as plain `node bin/sluice.js run` offers TLS 1.2 only (TLS 1.3 needs `openssl-sluice.cnf`, no tickets); rsyslog (GnuTLS) negotiates TLS 1.2, syslog-ng TLS 1.3: TLS rows do not compare identical ciphers.');
+  p('- Forwarding to itself: rsyslog deadlocked with the relay input on the main queue (the relay ruleset has its own queue); syslog-ng\'s network() destination may connect before its own source listens, then waits time-reopen (60 s default; set to 1 s).');
   p('- UDP: loss is at the socket (kernel RcvbufErrors). sluice asks for an 8 MiB receive buffer by default (capped by net.core.rmem_max), rsyslog and syslog-ng run with the kernel default — see the rb figures. loggen -r paces in bursts.');
   if (peers) p('', '<details><summary>Per-run rows</summary>', '', ...renderRunRows(peers), '', '</details>');
   p('');
@@ -307,13 +325,13 @@ export async function main(argv: string[]): Promise<number> {
     .name('npm run bench --')
     .description('sluice benchmarks: micro benches and peer scenarios (sluice vs rsyslog and syslog-ng); writes bench/RESULTS.md')
     .argument('[names...]', 'peer scenarios (see --list), micro benches (bench/micro/<name>.ts), "micro" or "peers"; none = everything')
-    .option('-r, --reps <n>', 'repetitions per (receiver, scenario), interleaved', positiveInt)
+    .option('-r, --reps <n>', 'repetitions per (receiver, scenario), interleaved (default 3, 1 with --quick; scenarios with max_reps in scenarios.sh, e.g. fwd-*, run at most that often unless --reps is given)', positiveInt)
     .option('-t, --target <seconds>', 'target seconds of load per run', seconds)
     .option('-s, --scenarios <list>', 'peer scenarios, comma separated', list)
     .option('-p, --peers <list>', 'receivers: rsyslog,syslog-ng,syslog-ng-tuned,sluice (also node-file,node-discard)', list)
     .option('-q, --quick', '1 repetition of ~3 s, short micro benches (a few minutes; indicative only)', false)
     .option('-o, --out <file>', 'results markdown, relative to the repository', 'bench/RESULTS.md')
-    .option('--max-minutes <m>', 'bound of the peer harness (default: 22, 10 with --quick, or 1.5 × the estimate)', (v) => {
+    .option('--max-minutes <m>', 'bound of the peer harness (default: 23, 10 with --quick, or 1.5 × the estimate)', (v) => {
       const n = Number(v);
       if (!Number.isFinite(n) || n <= 0 || n > 600) throw new InvalidArgumentError('expected minutes, up to 600');
       return n;
@@ -381,6 +399,7 @@ export async function main(argv: string[]): Promise<number> {
     setup: opts.setup as BenchOptions['setup'],
     keep: opts.keep,
     custom: opts.reps !== undefined || opts.target !== undefined,
+    exactReps: opts.reps !== undefined,
   };
   const scen = allScen.filter((s) => o.scenarios!.includes(s.name));
   const doMicro = selMicro.length > 0;

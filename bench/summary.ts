@@ -42,6 +42,10 @@ export interface ScenarioInfo {
   output: 'file' | 'dir';
   receivers: string[];
   description: string;
+  /** at most this many repetitions in a run (scenarios.sh max_reps), unless --reps was given */
+  maxReps?: number;
+  /** seconds each run waits before the load (forwarding hop: lib/run-one.sh FWD_SETTLE_S) */
+  settleS?: number;
 }
 
 export interface CellStats {
@@ -142,8 +146,9 @@ export function readRuns(file: string): RunRow[] {
 export function readScenarios(file: string): ScenarioInfo[] {
   if (!fs.existsSync(file)) return [];
   return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.length > 0).map((l) => {
-    const [name = '', proto = 'tcp', rate = '0', output = 'file', receivers = '', description = ''] = l.split('\t');
-    return { name, proto: proto as ScenarioInfo['proto'], rate: num(rate), output: output as ScenarioInfo['output'], receivers: receivers.split(',').filter(Boolean), description };
+    const [name = '', proto = 'tcp', rate = '0', output = 'file', receivers = '', description = '', maxReps = '', settle = '0'] = l.split('\t');
+    return { name, proto: proto as ScenarioInfo['proto'], rate: num(rate), output: output as ScenarioInfo['output'], receivers: receivers.split(',').filter(Boolean), description,
+      ...(maxReps ? { maxReps: num(maxReps) } : {}), settleS: num(settle) };
   });
 }
 

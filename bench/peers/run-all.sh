@@ -16,8 +16,11 @@
 #       --setup MODE      auto: run setup.sh only if a requested peer or loggen is missing and we
 #                         are root; yes: always; no: never                            [auto]
 #       --max-minutes M   start no new run after M minutes; summarize what ran        [60]
+#       --exact-reps      run every scenario --reps times, also those with a max_reps in
+#                         scenarios.sh (by default they run min(--reps, max_reps) times)
 #       --keep            keep the temp work dir (configs, logs, per-run outputs) under /tmp
-#       --list            print the scenarios (TSV: name proto rate output receivers description) and exit
+#       --list            print the scenarios (TSV: name proto rate output receivers description max_reps
+#                         settle_s, the pause before the load for configs with a forwarding hop) and exit
 #   -h, --help
 # Environment: MSG_SIZE (256), UDP_PACED_RATE (50000 msg/s), QUIET_S (2), POLL_S (0.05),
 #              MAX_SEND_S (60, hard bound per loggen run), PROBE_COUNT (300000), PEERS_ROOT
@@ -56,6 +59,7 @@ while [ $# -gt 0 ]; do
     --no-setup) SETUP=no ;;
     --max-minutes) MAX_MIN=$2; shift ;;
     --keep) KEEP=1 ;;
+    --exact-reps) REPS_EXACT=1 ;;
     --list) LIST=1 ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
@@ -72,8 +76,13 @@ for p in $PEERS; do receiver_index "$p" >/dev/null || die "unknown receiver '$p'
 
 if [ "$LIST" = 1 ]; then
   for s in "${SCENARIO_NAMES[@]}"; do
-    rs=""; for p in $ALL_RECEIVERS; do applies "$p" "$s" && rs+="${rs:+,}$p"; done
-    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "${SC_PROTO[$s]}" "${SC_RATE[$s]}" "${SC_OUTPUT[$s]}" "$rs" "${SC_DESC[$s]}"
+    rs="" settle=0
+    for p in $ALL_RECEIVERS; do
+      applies "$p" "$s" || continue
+      rs+="${rs:+,}$p"
+      c=$(conf_for "$p" "$s"); [ -f "$c" ] && grep -q '@PORT2@' "$c" && settle=${FWD_SETTLE_S:-1.5}
+    done
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "${SC_PROTO[$s]}" "${SC_RATE[$s]}" "${SC_OUTPUT[$s]}" "$rs" "${SC_DESC[$s]}" "${SC_MAXREPS[$s]:-}" "$settle"
   done
   exit 0
 fi
@@ -192,12 +201,17 @@ done
 
 # ---- measured runs, interleaved ----
 total=0; for rep in $(seq 1 "$REPS"); do for scen in $SCENARIOS; do for peer in $run_peers; do
-  [ -n "${COUNT[$peer:$scen]:-}" ] && total=$((total + 1)); done; done; done
+  [ "$rep" -le "$(reps_for "$scen")" ] && [ -n "${COUNT[$peer:$scen]:-}" ] && total=$((total + 1)); done; done; done
+for scen in $SCENARIOS; do
+  r=$(reps_for "$scen")
+  [ "$r" -lt "$REPS" ] && echo "- $scen: $r repetition(s), not $REPS (max_reps in scenarios.sh: keeps the default full run under ~25 min; --exact-reps runs all)" >>"$WORK/env.md"
+done
 i=0
 for rep in $(seq 1 "$REPS"); do
   for scen in $SCENARIOS; do
     for peer in $run_peers; do
       [ -n "${COUNT[$peer:$scen]:-}" ] || continue
+      [ "$rep" -le "$(reps_for "$scen")" ] || continue
       i=$((i + 1))
       if over_budget; then skipped=$((skipped + 1)); continue; fi
       if ! row=$("$HERE/lib/run-one.sh" "$peer" "$scen" "$rep" "${COUNT[$peer:$scen]}" "$WORK"); then

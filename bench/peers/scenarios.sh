@@ -21,6 +21,10 @@
 # @OUT@ (file or directory, see OUTPUT), @WORK@ (the run's private directory, for
 # state/queues/disk buffers), @DATA@ (= @WORK@/data, created empty), @CA@ @CERT@ @KEY@ (TLS).
 #
+#   max_reps NAME N   (after NAME's line) at most N repetitions of NAME, whatever --reps asks
+#            (unless run-all.sh --exact-reps / `npm run bench -- --reps N`): keeps the default full
+#            run in its time budget.
+#
 # Adding a scenario = one line here + its config files in conf/. Ports are derived from the
 # position of the line (lib/common.sh: port_for), so append new lines at the end.
 # All loggen messages are RFC 5424, 256 bytes (MSG_SIZE), host "localhost", program "prg00000".
@@ -37,4 +41,14 @@ scenario tcp-octet-sd        tcp-octet-sd        tcp 0 file "TCP, RFC 6587 octet
   -- -i -S -P -p '[meta@32473 host="web-01" user="alice" action="login"]'
 scenario tcp-filter-template tcp-filter-template tcp 0 dir  "TCP, filter (severity + program regex) -> templated path \${HOST}/\${PROGRAM}.log" \
   -- -i -S -P -F
+# Forwarding: each daemon forwards to itself (a second TCP listener on @PORT2@ that writes the
+# file), so one process and one output file per receiver; memory vs disk queue on the forwarding hop.
+scenario fwd-memory          fwd-memory          tcp 0 file "TCP -> forwarding destination with an in-memory queue -> TCP (own 2nd listener) -> one file" \
+  -- -i -S -P -F
+scenario fwd-disk            fwd-disk            tcp 0 file "TCP -> forwarding destination with a disk queue (every message on disk before it is sent) -> TCP (own 2nd listener) -> one file" \
+  -- -i -S -P -F
+# 2 repetitions, not 3, in a full run: 8 more (receiver, scenario) cells would take the default
+# `npm run bench` past its ~25 min budget (and the peer harness past its 22-23 min bound)
+max_reps fwd-memory 2
+max_reps fwd-disk 2
 # (next: file-disk-buffer -- add its line here and conf/*-file-disk-buffer.*.in)

@@ -24,7 +24,8 @@ receiver_index() {
 
 # ---- scenario registry (scenarios.sh) -----------------------------------------
 SCENARIO_NAMES=()
-declare -A SC_CONF SC_PROTO SC_RATE SC_OUTPUT SC_DESC SC_LOGGEN SC_INDEX
+declare -A SC_CONF SC_PROTO SC_RATE SC_OUTPUT SC_DESC SC_LOGGEN SC_INDEX SC_MAXREPS
+known_scenario() { [ -n "${SC_CONF[$1]:-}" ]; }
 scenario() { # NAME CONF PROTO RATE OUTPUT DESCRIPTION -- LOGGEN_FLAGS...
   local name=$1 conf=$2 proto=$3 rate=$4 output=$5 desc=$6
   shift 6
@@ -37,10 +38,13 @@ scenario() { # NAME CONF PROTO RATE OUTPUT DESCRIPTION -- LOGGEN_FLAGS...
   SC_CONF[$name]=$conf SC_PROTO[$name]=$proto SC_RATE[$name]=$rate SC_OUTPUT[$name]=$output SC_DESC[$name]=$desc
   SC_LOGGEN[$name]=$(printf '%q ' "$@")   # re-read with eval "arr=(${SC_LOGGEN[x]})"
 }
+max_reps() { # NAME N -- at most N repetitions of this scenario (keeps the default full run short)
+  known_scenario "$1" || die "scenarios.sh: max_reps: unknown scenario '$1' (put it after the scenario line)"
+  [[ "$2" =~ ^[1-9][0-9]*$ ]] || die "scenarios.sh: max_reps $1: expected a positive integer"
+  SC_MAXREPS[$1]=$2
+}
 # shellcheck source=../scenarios.sh
 . "$BENCH_PEERS_DIR/scenarios.sh"
-
-known_scenario() { [ -n "${SC_CONF[$1]:-}" ]; }
 
 # config template of a receiver for a scenario ("" = the receiver does not take part)
 conf_for() { # receiver scenario
@@ -56,6 +60,12 @@ conf_for() { # receiver scenario
   return 0
 }
 applies() { [ -n "$(conf_for "$1" "$2")" ]; }
+
+# repetitions of a scenario when REPS are asked: capped by its max_reps unless REPS_EXACT=1
+reps_for() { # scenario
+  local m=${SC_MAXREPS[$1]:-}
+  if [ -n "$m" ] && [ "${REPS_EXACT:-0}" != 1 ] && [ "$m" -lt "$REPS" ]; then echo "$m"; else echo "$REPS"; fi
+}
 
 # loopback ports: 15400 + 40 x receiver index + scenario position (+1000 per retry if taken)
 port_for() { # receiver scenario [attempt]

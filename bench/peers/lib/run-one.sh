@@ -105,6 +105,15 @@ if ! wait_listen "$port" "$lproto" 20; then
 fi
 nsleep 0.3
 kill -0 "$dpid" 2>/dev/null || { tail -20 "$rd/daemon.log" >&2; die "$peer exited at start"; }
+# forwarding configs (a hop to the daemon's own second listener on @PORT2@): wait until that
+# listener is up and give the forwarding destination time to (re)connect before the load starts
+# (syslog-ng connects at start-up, maybe before its own source listens, then retries after
+# time-reopen(1)); otherwise messages queued meanwhile would be written in one burst at the start
+# of the timed window
+if grep -q '@PORT2@' "$conf"; then
+  wait_listen "$port2" tcp 20 || { tail -20 "$rd/daemon.log" >&2; die "$peer did not listen on $port2/tcp (@PORT2@)"; }
+  nsleep "${FWD_SETTLE_S:-1.5}"
+fi
 
 if [ "$proto" = tls ] && command -v openssl >/dev/null; then  # what a default OpenSSL client negotiates
   timeout 5 openssl s_client -connect "127.0.0.1:$port" -brief </dev/null >"$rd/tls-probe.txt" 2>&1 || true
