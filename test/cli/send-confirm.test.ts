@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, test } from 'node:test';
 import { send } from '../../src/cli/send/index.js';
+import { CLOSE_CONFIRMATION } from '../../src/sources/syslog/close-confirmation.js';
 
 const servers: net.Server[] = [];
 after(() => { for (const s of servers) s.close(); });
@@ -30,7 +31,8 @@ async function flakyReceiver(resets: number): Promise<{ port: number; lines: str
       buf = parts.pop()!;
       lines.push(...parts);
     });
-    sock.on('end', () => { if (buf) lines.push(buf); sock.end(); });
+    // Like sluice: confirm after taking everything, then close.
+    sock.on('end', () => { if (buf) lines.push(buf); sock.end(CLOSE_CONFIRMATION); });
     sock.on('error', () => {});
   });
   servers.push(server);
@@ -62,4 +64,19 @@ test('a receiver that never comes back makes the run fail after --give-up', asyn
 
 test('udp has nothing to confirm with', async () => {
   await assert.rejects(send('udp://127.0.0.1:9', { count: 1, rate: 0, size: 0, format: 'rfc5424', connections: 1, confirmEvery: 1 }), /stream transport/);
+});
+
+test('a receiver that closes without the confirmation (a crash looks like that) does not confirm', async () => {
+  const server = net.createServer({ allowHalfOpen: true }, (sock) => {
+    sock.on('data', () => {});
+    sock.on('end', () => sock.end()); // a FIN, as a killed process's kernel sends
+    sock.on('error', () => {});
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as net.AddressInfo;
+  await assert.rejects(
+    send(`tcp://127.0.0.1:${port}`, { count: 10, rate: 0, size: 0, format: 'rfc5424', connections: 1, confirmEvery: 10, giveUpMs: 300 }),
+    /without confirming/,
+  );
 });

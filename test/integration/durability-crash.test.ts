@@ -29,7 +29,7 @@ test('100,000 events over TCP survive two kill -9 and a receiver outage, at leas
 api: false
 data_dir: ${dir}/data
 sources:
-  net: { type: syslog, listen: ["tcp://127.0.0.1:${inPort}"] }
+  net: { type: syslog, listen: ["tcp://127.0.0.1:${inPort}"], close_confirmation: true }
 destinations:
   central:
     type: http
@@ -86,7 +86,20 @@ log:
 
   const report = await sending;
   assert.equal(report.sent, TOTAL);
-  await waitFor(() => seen.size === TOTAL, `all ${TOTAL} seqs at the receiver (have ${seen.size})`, 120_000, 100);
+  const missing = () => {
+    const ranges: string[] = [];
+    for (let i = 0; i < TOTAL; i++) {
+      if (seen.has(i)) continue;
+      let j = i;
+      while (j + 1 < TOTAL && !seen.has(j + 1)) j++;
+      ranges.push(i === j ? `${i}` : `${i}-${j}`);
+      i = j;
+    }
+    return ranges.join(', ');
+  };
+  await waitFor(() => seen.size === TOTAL, `all ${TOTAL} seqs at the receiver`, 60_000, 100).catch((e: Error) => {
+    throw new Error(`${e.message}; missing: ${missing()}`);
+  });
   let duplicates = 0;
   for (const n of seen.values()) duplicates += n - 1;
   t.diagnostic(`delivered ${TOTAL} unique events in ${requests} requests; ${duplicates} duplicates at the receiver; ${report.resent} resent by the sender after the crashes`);

@@ -213,7 +213,7 @@ export async function send(
             await t.write(encoder.encode(seq, n, Date.now()));
             bytes += n * encoder.stride;
           }
-          await t.close();
+          await t.close(true);
           break;
         } catch (e) {
           t.destroy();

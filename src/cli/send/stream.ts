@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import type { MessageBatch } from './encoder.js';
 import { SendError, explainSocketError } from './errors.js';
 import type { Target, Transport } from './transport.js';
+import { CLOSE_CONFIRMATION } from '../../sources/syslog/close-confirmation.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
 // After end(), the receiver still has to read what the kernel buffers hold; a receiver that
@@ -20,6 +21,9 @@ export class StreamTransport implements Transport {
   private opened = false;
   private ending = false;
   private timer: NodeJS.Timeout | undefined;
+  /** What the receiver wrote to us (only its close confirmation is expected; kept short). */
+  private heard = '';
+  private mustConfirm = false;
 
   /**
    * @param connect    starts the connection
@@ -57,12 +61,15 @@ export class StreamTransport implements Transport {
       s.on('drain', () => this.settle('drain'));
       // The receiver should send nothing, but TLS 1.3 session tickets and alerts must be read,
       // or closing with unread data makes our kernel answer with a reset.
-      s.on('data', () => {});
+      s.on('data', (d: Buffer) => { if (this.heard.length < 256) this.heard += d.toString('latin1'); });
       s.on('end', () => {
         if (!this.ending) this.fail(Object.assign(new Error('the receiver closed the connection'), { hangup: true }));
       });
       s.on('close', () => {
-        if (this.ending) this.settle('close');
+        if (this.ending && this.mustConfirm && !this.heard.includes(CLOSE_CONFIRMATION)) {
+          this.ending = false;
+          this.fail(new Error('the receiver closed without confirming that what it read is queued (it may have crashed; a sluice source needs close_confirmation: true)'));
+        } else if (this.ending) this.settle('close');
         else this.fail(new Error('the connection closed unexpectedly'));
       });
     });
@@ -76,8 +83,9 @@ export class StreamTransport implements Transport {
     });
   }
 
-  close(): Promise<void> {
+  close(confirmed = false): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
+    this.mustConfirm = confirmed;
     const s = this.socket!;
     return new Promise((resolve, reject) => {
       this.ending = true;

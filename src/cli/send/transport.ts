@@ -13,8 +13,12 @@ export interface Transport {
    * growing; it rejects with a SLUICE_ERR_SEND_BROKEN SendError.
    */
   write(batch: MessageBatch): Promise<void>;
-  /** Graceful close: resolves once everything written has reached the receiver as far as the protocol can tell. */
-  close(): Promise<void>;
+  /**
+   * Graceful close: resolves once everything written has reached the receiver as far as the
+   * protocol can tell. With `confirmed`, only if the receiver wrote sluice's close
+   * confirmation (all it read is queued) before closing; otherwise it rejects.
+   */
+  close(confirmed?: boolean): Promise<void>;
   /** Abandons the connection at once; pending promises reject. */
   destroy(): void;
   /** A failure noticed while no call was pending (the receiver hung up between batches). */

@@ -19,6 +19,8 @@ export const syslogSourceSchema = z.object({
   max_connections: z.number().int().positive().default(1000).describe('open TCP/TLS/unix connections at most'),
   max_connections_per_peer: z.number().int().positive().default(200).describe('open connections from one address at most'),
   idle_timeout: duration().default(600_000).describe('close a connection that sent nothing for this long (0 = never)'),
+  close_confirmation: z.boolean().default(false)
+    .describe('TCP/TLS/unix: when a peer closes its side, answer "sluice: queued" once all it sent is queued (a reset if some was dropped), for at-least-once senders such as sluice send --confirm-every'),
   udp_receive_buffer: size().default(8 * 1024 * 1024).describe('UDP socket receive buffer (SO_RCVBUF); larger absorbs bursts'),
   tls: tlsServerSchema.optional().describe('certificate and client authentication for tls:// listeners'),
 }).strict();

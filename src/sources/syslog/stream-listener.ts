@@ -11,6 +11,7 @@ import type { SourceContext } from '../types.js';
 import type { SourceStats } from '../stats.js';
 import { GuardedStreamServer } from '../stream-server.js';
 import type { SyslogSourceConfig } from './config.js';
+import { CLOSE_CONFIRMATION } from './close-confirmation.js';
 import { MessageDecoder } from './decoder.js';
 
 export class StreamListener {
@@ -68,6 +69,11 @@ class Connection {
   private readonly framer: StreamFramer;
   private readonly decoder: MessageDecoder;
   private pendingAcks = 0;
+  /** Some destination could not take events of this connection (a drop_newest buffer was full). */
+  private lost = false;
+  /** The peer sent FIN: everything it will send has been read. */
+  private peerEnded = false;
+  private readonly confirm: boolean;
   private ended = false;
   private waiting = false;
   private gathered: Buffer[] = [];
@@ -82,6 +88,7 @@ class Connection {
     stats: SourceStats,
     onClose: () => void,
   ) {
+    this.confirm = cfg.close_confirmation;
     this.decoder = new MessageDecoder(source, cfg.format, stats);
     this.framer = new StreamFramer(cfg.max_message_bytes, cfg.oversize, cfg.framing, this.decoder.frame, (problem, detail) => {
       if (problem === 'oversize') stats.dropped(cfg.oversize === 'truncate' ? 'truncated' : 'oversize', 1);
@@ -94,7 +101,7 @@ class Connection {
       });
     }
     socket.on('data', (chunk: Buffer) => this.data(chunk));
-    socket.on('end', () => this.finish());
+    socket.on('end', () => { this.peerEnded = true; this.finish(); });
     socket.on('error', (e: NodeJS.ErrnoException) => {
       stats.error('reading', e.code === 'ECONNRESET' ? 'connection_reset' : 'socket_error', `connection error: ${e.message}`, { peer: source.address }, 'info');
     });
@@ -148,7 +155,8 @@ class Connection {
     const events = this.decoder.take();
     if (events.length === 0) return;
     this.pendingAcks++;
-    const ack = new BatchAck(() => {
+    const ack = new BatchAck((outcome) => {
+      if (outcome === 'rejected') this.lost = true;
       this.pendingAcks--;
       if (this.ended && this.pendingAcks === 0) this.closeWrite();
     });
@@ -173,8 +181,21 @@ class Connection {
     if (this.pendingAcks === 0) this.closeWrite();
   }
 
+  /**
+   * Closes our side once everything read is queued. With close_confirmation, a peer that
+   * ended first gets the confirmation line before our FIN, so it can tell a safe close from
+   * a crash (a killed process's kernel sends a FIN too); if anything was lost, a reset.
+   */
   private closeWrite(): void {
-    if (!this.socket.destroyed) this.socket.end();
+    if (this.socket.destroyed) return;
+    if (!this.confirm) this.socket.end();
+    else if (this.lost) {
+      // No confirmation: TCP gets a reset; TLS and unix sockets (which cannot reset) a plain close.
+      try { this.socket.resetAndDestroy(); } catch { this.socket.destroy(); }
+      return;
+    }
+    else if (this.peerEnded) this.socket.end(CLOSE_CONFIRMATION);
+    else this.socket.end();
     // A peer that never closes its side must not hold the slot forever.
     setTimeout(() => this.socket.destroy(), 5000).unref();
   }
