@@ -22,6 +22,8 @@ export const syslogSourceSchema = z.object({
   close_confirmation: z.boolean().default(false)
     .describe('TCP/TLS/unix: when a peer closes its side, answer "sluice: queued" once all it sent is queued (a reset if some was dropped), for at-least-once senders such as sluice send --confirm-every'),
   udp_receive_buffer: size().default(8 * 1024 * 1024).describe('UDP socket receive buffer (SO_RCVBUF); larger absorbs bursts'),
+  udp_reader_nice: z.number().int().min(-20).max(19).nullable().default(-10)
+    .describe('scheduling priority (nice) of the thread that drains UDP sockets, so a busy host does not overflow them; needs CAP_SYS_NICE to go below 0, else it stays at the process\'s; null = leave it'),
   tls: tlsServerSchema.optional().describe('certificate and client authentication for tls:// listeners'),
 }).strict();
 

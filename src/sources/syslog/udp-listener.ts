@@ -13,8 +13,8 @@ import type { SourceStats } from '../stats.js';
 import type { SyslogSourceConfig } from './config.js';
 import type { ReaderMessage, UdpBatch, UdpReaderConfig } from './udp-reader.js';
 
-/** Datagram bytes in flight from the reader thread at most: bounds what a slow main thread can cost. */
-const MAX_OUTSTANDING_BYTES = 16 * 1024 * 1024;
+/** Datagram bytes read and not yet parsed, at most: bounds what a slow pipeline can cost in memory. */
+const MAX_OUTSTANDING_BYTES = 8 * 1024 * 1024;
 
 export class UdpListener {
   private worker: Worker | null = null;
@@ -23,6 +23,11 @@ export class UdpListener {
   private readonly peers = new Map<string, EventSource>();
   private boundPort = 0;
   private closed: Promise<void> | null = null;
+  /** One Int32 shared with the reader: bytes it handed over that are not parsed yet. */
+  private readonly outstanding = new Int32Array(new SharedArrayBuffer(4));
+  /** Batches held raw while a destination's buffer is full: the most compact place to wait. */
+  private readonly pending: UdpBatch[] = [];
+  private waiting = false;
 
   constructor(
     readonly address: ListenAddress,
@@ -42,55 +47,90 @@ export class UdpListener {
     const a = this.address;
     const workerData: UdpReaderConfig = {
       type: net.isIPv6(a.host) ? 'udp6' : 'udp4', host: a.host, port: a.port,
-      recvBufferSize: this.cfg.udp_receive_buffer, maxOutstandingBytes: MAX_OUTSTANDING_BYTES,
+      recvBufferSize: this.cfg.udp_receive_buffer, nice: this.cfg.udp_reader_nice,
+      maxOutstandingBytes: MAX_OUTSTANDING_BYTES, outstanding: this.outstanding.buffer as SharedArrayBuffer,
     };
     const worker = new Worker(new URL('./udp-reader.js', import.meta.url), { workerData });
     this.worker = worker;
     this.closed = new Promise((resolve) => worker.once('exit', () => resolve()));
     await new Promise<void>((resolve, reject) => {
       worker.on('message', (m: ReaderMessage) => {
-        if (m.kind === 'batch') this.batch(m);
-        else if (m.kind === 'listening') { this.boundPort = m.port; resolve(); }
-        else if (m.fatal) {
+        if (m.kind === 'batch') this.received(m);
+        else if (m.kind === 'listening') {
+          this.boundPort = m.port;
+          if (m.niceError !== null) {
+            this.stats.log.report('info', 'udp/nice', `UDP reader thread keeps the process's priority: nice ${this.cfg.udp_reader_nice} refused (${m.niceError}); set udp_reader_nice: null to silence`, { listener: a.text });
+          }
+          resolve();
+        } else if (m.fatal) {
           void worker.terminate();
           reject(new SluiceError('SLUICE_ERR_LISTEN', `source ${this.ctx.name}: cannot listen on ${a.text}: ${m.message}`));
-        }
-        else this.stats.error('reading', 'socket_error', `UDP socket error: ${m.message}`);
+        } else this.stats.error('reading', 'socket_error', `UDP socket error: ${m.message}`);
       });
       worker.once('error', (e) => reject(new SluiceError('SLUICE_ERR_LISTEN', `source ${this.ctx.name}: UDP reader for ${a.text} failed: ${e.message}`, { cause: e })));
     });
     worker.on('error', (e) => this.stats.error('reading', 'reader_failed', `UDP reader thread failed: ${e.message}`, { listener: a.text }, 'error'));
   }
 
-  /** Turns one batch from the reader into events and routes them. */
-  private batch(b: UdpBatch): void {
-    this.worker?.postMessage({ kind: 'taken', bytes: b.data.byteLength });
+  private received(b: UdpBatch): void {
     if (b.dropped > 0) {
       this.stats.dropped('reader_behind', b.dropped);
       this.stats.log.report('warn', 'udp/behind', 'datagrams dropped: the pipeline is not keeping up with the UDP reader', { dropped: b.dropped });
     }
+    if (b.index.length === 0) return;
+    if (this.waiting) this.pending.push(b);
+    else this.route(b);
+  }
+
+  /**
+   * UDP cannot slow its senders, but it can stop taking batches while a block-policy buffer
+   * is full: they wait here as raw bytes, and beyond the reader's bound it drops and counts.
+   */
+  private readonly resume = (): void => {
+    this.waiting = false;
+    while (!this.waiting && this.pending.length > 0) this.route(this.pending.shift()!);
+  };
+
+  /** Turns one batch from the reader into events and routes them. */
+  private route(b: UdpBatch): void {
+    Atomics.sub(this.outstanding, 0, b.data.byteLength);
     const data = Buffer.from(b.data);
     const idx = b.index;
+    // Per sender, not per datagram: a batch usually comes from a handful of peers.
+    const addresses = b.peers.map(normalizeAddress);
+    const allowed = addresses.map((addr) => this.allow.allows(addr));
     const events: LogEvent[] = [];
     let bytes = 0;
-    for (let i = 0, k = 0; i < idx.length; i += 3, k++) {
-      const ev = this.event(data, idx[i]!, idx[i + 1]!, idx[i + 2]!, b.addresses[k]!, b.receivedAt);
+    let source: EventSource | null = null;
+    let lastPeer = -1;
+    let lastPort = -1;
+    for (let i = 0; i < idx.length; i += 4) {
+      const peer = idx[i + 3]!;
+      const port = idx[i + 2]!;
+      if (!allowed[peer]) {
+        this.stats.dropped('not_allowed', 1);
+        this.stats.log.report('warn', 'udp/not_allowed', 'datagram from an address not in allow dropped', { peer: addresses[peer] });
+        continue;
+      }
+      if (peer !== lastPeer || port !== lastPort) {
+        source = this.sourceFor(addresses[peer]!, port);
+        lastPeer = peer;
+        lastPort = port;
+      }
+      const ev = this.event(data, idx[i]!, idx[i + 1]!, source!, b.receivedAt);
       if (ev !== null) { events.push(ev); bytes += ev.end - ev.start; }
     }
     if (events.length === 0) return;
     this.stats.received.inc(events.length);
     this.stats.bytes.inc(bytes);
-    // UDP cannot be paused: a full block-policy buffer drops (and counts) instead.
-    this.ctx.router.dispatch(this.ctx.name, events, null, false);
+    if (!this.ctx.router.dispatch(this.ctx.name, events, null, true)) {
+      this.waiting = true;
+      this.ctx.router.whenReady(this.ctx.name, this.resume);
+    }
   }
 
-  private event(data: Buffer, start: number, length: number, port: number, rawAddress: string, now: number): LogEvent | null {
-    const addr = normalizeAddress(rawAddress);
-    if (!this.allow.allows(addr)) {
-      this.stats.dropped('not_allowed', 1);
-      this.stats.log.report('warn', 'udp/not_allowed', 'datagram from an address not in allow dropped', { peer: addr });
-      return null;
-    }
+  private event(data: Buffer, start: number, length: number, source: EventSource, now: number): LogEvent | null {
+    const addr = source.address;
     let end = start + length;
     while (end > start && (data[end - 1] === 0x0a || data[end - 1] === 0x0d || data[end - 1] === 0)) end--;
     if (end === start) return null;
@@ -102,7 +142,7 @@ export class UdpListener {
       end = start + this.cfg.max_message_bytes;
       truncated = true;
     }
-    const ev = new LogEvent(this.sourceFor(addr, port), now);
+    const ev = new LogEvent(source, now);
     const problem = parseSyslog(ev, data, start, end, this.cfg.format);
     if (problem !== null) this.stats.error('parsing', 'parse_error', `message is not ${this.cfg.format}: ${problem}; kept whole as MSG`, { peer: addr });
     if (truncated) ev.flags |= EventFlag.TRUNCATED;
@@ -132,5 +172,7 @@ export class UdpListener {
     const t = setTimeout(() => void w.terminate(), 5000);
     await this.closed;
     clearTimeout(t);
+    // What was read is routed even if that overfills a buffer by the bounded backlog.
+    for (const b of this.pending.splice(0)) this.route(b);
   }
 }
