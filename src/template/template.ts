@@ -71,6 +71,25 @@ export class Template {
     return out;
   }
 
+  /**
+   * Writes each macro's value followed by its length: events with equal keys render equal
+   * text, so a destination can tell "same path as the last event" without making strings.
+   */
+  renderKey(ev: LogEvent, w: ByteWriter): void {
+    const parts = this.parts;
+    for (let i = 0; i < parts.length; i++) {
+      const m = parts[i]!.macro;
+      if (m === null) continue;
+      const start = w.pos;
+      m.write(ev, w);
+      const n = w.pos - start;
+      w.byte(n & 0xff);
+      w.byte((n >>> 8) & 0xff);
+      w.byte((n >>> 16) & 0xff);
+      w.byte(n >>> 24);
+    }
+  }
+
   renderInto(ev: LogEvent, w: ByteWriter): void {
     const parts = this.parts;
     for (let i = 0; i < parts.length; i++) {

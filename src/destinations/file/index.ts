@@ -21,6 +21,9 @@ export class FileDestination implements Destination {
   private readonly writers: ByteWriter[] = [];
   /** Rendered relative path → absolute file, so path.resolve runs once per distinct file. */
   private readonly resolved = new Map<string, string>();
+  /** Scratch for the path key of the event at hand, and the key of the group last used. */
+  private readonly pathKey = new ByteWriter(256);
+  private readonly lastPathKey = new ByteWriter(256);
   /** Paths of the batch in flight already written, so a retry does not write them twice. */
   private partial: { batch: LogEvent[]; done: Set<string> } | null = null;
 
@@ -72,20 +75,35 @@ export class FileDestination implements Destination {
       groups.set(path.resolve(this.baseDir, this.pathTemplate.source), { writer: w, events });
       return groups;
     }
+    // Consecutive events mostly share a path: compare the macro values as bytes, and make
+    // the path string only when they change.
+    const key = this.pathKey;
+    const lastKey = this.lastPathKey;
+    let g: { writer: ByteWriter; events: LogEvent[] } | null = null;
     for (let i = 0; i < events.length; i++) {
       const ev = events[i]!;
-      const rel = this.pathTemplate.render(ev, pathSafe);
-      let file = this.resolved.get(rel);
-      if (file === undefined) {
-        if (this.resolved.size >= 10_000) this.resolved.clear();
-        this.resolved.set(rel, (file = path.resolve(this.baseDir, rel)));
+      key.reset();
+      this.pathTemplate.renderKey(ev, key);
+      if (g === null || !sameBytes(key, lastKey)) {
+        const file = this.fileFor(this.pathTemplate.render(ev, pathSafe));
+        g = groups.get(file) ?? null;
+        if (g === null) groups.set(file, (g = { writer: this.writer(), events: [] }));
+        lastKey.reset();
+        lastKey.range(key.buf, 0, key.pos);
       }
-      let g = groups.get(file);
-      if (!g) groups.set(file, (g = { writer: this.writer(), events: [] }));
       this.line.renderInto(ev, g.writer);
       g.events.push(ev);
     }
     return groups;
+  }
+
+  private fileFor(rel: string): string {
+    let file = this.resolved.get(rel);
+    if (file === undefined) {
+      if (this.resolved.size >= 10_000) this.resolved.clear();
+      this.resolved.set(rel, (file = path.resolve(this.baseDir, rel)));
+    }
+    return file;
   }
 
   private writer(): ByteWriter {
@@ -115,4 +133,13 @@ export class FileDestination implements Destination {
   async stop(): Promise<void> {
     await this.handles.closeAll();
   }
+}
+
+function sameBytes(a: ByteWriter, b: ByteWriter): boolean {
+  const n = a.pos;
+  if (n !== b.pos) return false;
+  const x = a.buf;
+  const y = b.buf;
+  for (let i = 0; i < n; i++) if (x[i] !== y[i]) return false;
+  return true;
 }

@@ -2,7 +2,9 @@
 //
 // A datagram the kernel cannot queue is lost for good, and the main thread pauses now and
 // then (garbage collection, bursts of parsing). Reading in a worker keeps the socket drained
-// through those pauses; the main thread parses at its own pace from the batches.
+// through those pauses; the main thread parses at its own pace from the batches. On a busy
+// host the thread also asks for a higher priority (udp_reader_nice): its work per datagram is
+// small, and a datagram that waits for the CPU in a full socket buffer is dropped.
 
 import dgram from 'node:dgram';
 import os from 'node:os';
