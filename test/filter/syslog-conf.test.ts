@@ -7,6 +7,7 @@ import YAML from 'yaml';
 import { LogEvent, type EventSource } from '../../src/event/log-event.js';
 import { compileFilters } from '../../src/filter/compile.js';
 import { importSyslogConf, type Dialect } from '../../src/filter/syslog-conf.js';
+import { prng } from '../helpers/prng.js';
 
 const FREEBSD = readFileSync(new URL('../../../test/fixtures/freebsd-syslog.conf', import.meta.url), 'utf8');
 const LOCAL: EventSource = { name: 'local', transport: 'udp', address: '127.0.0.1', port: 514, tlsPeer: null };
@@ -231,7 +232,7 @@ describe('importSyslogConf: selectors', () => {
   });
 
   it('matches the reference on random selector lines in both dialects', () => {
-    const rnd = mulberry32(0x5eed);
+    const rnd = prng(0x5eed);
     const facilities = Object.keys(FACILITY).filter((f) => f !== 'security');
     const levels = ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug', '*', 'none', 'warn', 'panic'];
     const pick = <T>(a: T[]): T => a[Math.floor(rnd() * a.length)]!;
@@ -362,14 +363,3 @@ describe('importSyslogConf: lines and actions', () => {
     assert.equal(config.filters.mail, 'facility(mail)');
   });
 });
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -208,15 +208,3 @@ export async function counterReaches(h: Harness, what: string, read: () => Promi
   await waitFor(async () => (v = await read()) >= min, `${what} >= ${min} (is ${v})`, timeoutMs);
   return v;
 }
-
-/** A deterministic PRNG (mulberry32), so a failing garbage case can be replayed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -43,16 +43,25 @@ async function streamClaim(h: Harness, s: net.Socket, claim: string, counted: ()
   }
 }
 
+/**
+ * One peer sends 10 good lines, then a frame claiming 2 GB and 128 MiB of it, while another
+ * peer sends 200 lines; both peers' good lines arrive. Returns the RSS growth seen meanwhile.
+ */
+async function claimTwoGigabytes(oversize: 'reject' | 'truncate') {
+  const h = await startSyslog(`claim-${oversize}`, { max_message_bytes: MAX, oversize });
+  const s = await connect(h.tcp);
+  await write(s, goodLines('before', 10));
+  const { rssGrowth, other } = await streamClaim(h, s, '2147483648 ' + msg('huge '), () => errors(h, 'oversize'));
+  await other;
+  await expectAll(h.out, 'other', 200);
+  await sendAndClose(s);
+  await expectAll(h.out, 'before', 10);
+  return { h, rssGrowth };
+}
+
 describe('a frame that claims 2 GB', () => {
   it('oversize: reject — counted once, dropped, memory bounded while 128 MiB of it streams, another peer served meanwhile', T, async () => {
-    const h = await startSyslog('claim-reject', { max_message_bytes: MAX, oversize: 'reject' });
-    const s = await connect(h.tcp);
-    await write(s, goodLines('before', 10));
-    const { rssGrowth, other } = await streamClaim(h, s, '2147483648 ' + msg('huge '), () => errors(h, 'oversize'));
-    await other;
-    await expectAll(h.out, 'other', 200);
-    await sendAndClose(s);
-    await expectAll(h.out, 'before', 10);
+    const { h, rssGrowth } = await claimTwoGigabytes('reject');
     assert.ok(rssGrowth < RSS_LIMIT, `expected RSS growth under ${RSS_LIMIT >> 20} MiB while streaming 128 MiB into the claimed frame, was ${(rssGrowth / 2 ** 20).toFixed(1)} MiB`);
     assert.equal(await errors(h, 'oversize'), 1, 'expected one oversize error for the one frame');
     assert.equal(await dropped(h, 'oversize'), 1, 'expected events_dropped{reason="oversize"} = 1');
@@ -64,14 +73,7 @@ describe('a frame that claims 2 GB', () => {
   });
 
   it('oversize: truncate — the first max_message_bytes are written as one message, the rest skipped, memory bounded', T, async () => {
-    const h = await startSyslog('claim-truncate', { max_message_bytes: MAX, oversize: 'truncate' });
-    const s = await connect(h.tcp);
-    await write(s, goodLines('before', 10));
-    const { rssGrowth, other } = await streamClaim(h, s, '2147483648 ' + msg('huge '), () => errors(h, 'oversize'));
-    await other;
-    await expectAll(h.out, 'other', 200);
-    await sendAndClose(s);
-    await expectAll(h.out, 'before', 10);
+    const { h, rssGrowth } = await claimTwoGigabytes('truncate');
     assert.ok(rssGrowth < RSS_LIMIT, `expected RSS growth under ${RSS_LIMIT >> 20} MiB, was ${(rssGrowth / 2 ** 20).toFixed(1)} MiB`);
     assert.equal(await errors(h, 'oversize'), 1, 'expected one oversize error');
     assert.equal(await dropped(h, 'truncated'), 1, 'expected events_dropped{reason="truncated"} = 1');

@@ -7,9 +7,10 @@ import { afterEach, describe, it } from 'node:test';
 import { REPO, SLUICE_BIN } from '../helpers/daemon.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 import {
-  cleanup, connect, counterReaches, dropped, errors, expectAll, fileLines, goodLines, HEADER, logs, msg, prng,
+  cleanup, connect, counterReaches, dropped, errors, expectAll, fileLines, goodLines, HEADER, logs, msg,
   sendAndClose, startSyslog, udpSend, write,
 } from './bad-input-common.js';
+import { prng } from '../helpers/prng.js';
 
 afterEach(cleanup);
 

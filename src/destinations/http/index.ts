@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher, Pool } from 'undici';
 import type { LogEvent } from '../../event/log-event.js';
 import { describeError } from '../../errors.js';
 import { readPem } from '../../net/tls-config.js';
@@ -86,6 +86,8 @@ export class HttpDestination implements Destination {
   async start(): Promise<void> {
     const connect: ConnectionOptions & { timeout?: number } = { timeout: this.cfg.timeout };
     if (this.url.protocol === 'https:') Object.assign(connect, this.tlsOptions());
+    // Loaded here, not at the top: undici costs ~20 MB of memory, and most configs have no HTTP destination.
+    const { Pool } = await import('undici');
     this.pool = new Pool(this.url.origin, {
       connections: this.cfg.concurrency,
       pipelining: 1,
