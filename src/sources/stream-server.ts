@@ -27,6 +27,8 @@ export class GuardedStreamServer {
   private server: net.Server | null = null;
   /** TLS: accepted sockets whose handshake has not finished (destroyed on stop). */
   private readonly handshaking = new Set<net.Socket>();
+  /** Admitted sockets → the release of their connection slot (once, at close or earlier). */
+  private readonly slots = new Map<net.Socket, () => void>();
   /** TLS: raw sockets refused at accept, whose resulting handshake error is not a second problem. */
   private readonly refused = new WeakSet<net.Socket>();
   private readonly allow: AllowList;
@@ -65,7 +67,7 @@ export class GuardedStreamServer {
       server.on('tlsClientError', (err: Error, s: tls.TLSSocket) => {
         // Node leaves the socket open after a failed or timed-out handshake when this
         // listener exists: close it, or it holds its connection slot for good.
-        s.destroy();
+        this.drop(s);
         if (this.refused.has(rawOf(s))) return;
         this.o.stats.refused('tls_handshake', 'TLS handshake failed', { peer: s.remoteAddress, listener: a.text, error: err.message });
       });
@@ -101,11 +103,26 @@ export class GuardedStreamServer {
       return false;
     }
     stats.open.inc();
-    socket.once('close', () => {
+    let held = true;
+    const release = (): void => {
+      if (!held) return;
+      held = false;
+      this.slots.delete(socket);
       this.o.limits.release(peer);
       stats.open.dec();
-    });
+    };
+    this.slots.set(socket, release);
+    socket.once('close', release);
     return true;
+  }
+
+  /**
+   * Closes a TLS connection refused after accept and frees its slot now, not when 'close'
+   * comes a turn later: a client that saw the refusal counted may connect again at once.
+   */
+  private drop(s: tls.TLSSocket): void {
+    s.destroy();
+    this.slots.get(rawOf(s))?.();
   }
 
   private secured(s: tls.TLSSocket): void {
@@ -115,17 +132,17 @@ export class GuardedStreamServer {
     if (cert) {
       if (!s.authorized) {
         // client_auth optional: a certificate that does not verify is refused, not ignored.
+        this.drop(s);
         stats.refused('tls_unverified', 'client certificate does not verify against tls.ca', { peer: s.remoteAddress, subject: subjectText(cert), error: String(s.authorizationError) });
-        s.destroy();
         return;
       }
       tlsPeer = subjectText(cert);
     }
     if (this.identity?.restricts && (!cert || !this.identity.allows(cert))) {
+      this.drop(s);
       stats.refused('tls_identity', 'client certificate is not in allow_subjects / allow_fingerprints', {
         peer: s.remoteAddress, subject: tlsPeer, fingerprint: cert ? cert.fingerprint256 : null,
       });
-      s.destroy();
       return;
     }
     this.open(s, tlsPeer);
