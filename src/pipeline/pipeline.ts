@@ -14,7 +14,7 @@ import { DeadLetterFile } from './dead-letter.js';
 import { DestinationRunner } from './destination-runner.js';
 import { Router } from './router.js';
 
-const MEMORY_BUFFER_DEFAULT = 16 * 1024 * 1024;
+const MEMORY_BUFFER_DEFAULT = 12 * 1024 * 1024;
 const DISK_BUFFER_DEFAULT = 1024 * 1024 * 1024;
 const DRAIN_TIMEOUT_MS = 10_000;
 
