@@ -188,13 +188,12 @@ class Connection {
    */
   private closeWrite(): void {
     if (this.socket.destroyed) return;
-    if (!this.confirm) this.socket.end();
-    else if (this.lost) {
+    if (this.confirm && this.lost) {
       // No confirmation: TCP gets a reset; TLS and unix sockets (which cannot reset) a plain close.
       try { this.socket.resetAndDestroy(); } catch { this.socket.destroy(); }
       return;
     }
-    else if (this.peerEnded) this.socket.end(CLOSE_CONFIRMATION);
+    if (this.confirm && this.peerEnded) this.socket.end(CLOSE_CONFIRMATION);
     else this.socket.end();
     // A peer that never closes its side must not hold the slot forever.
     setTimeout(() => this.socket.destroy(), 5000).unref();
