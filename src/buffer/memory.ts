@@ -4,9 +4,19 @@ import type { LogEvent } from '../event/log-event.js';
 import type { BatchAck } from '../pipeline/acknowledgement.js';
 import { eventSize, type EventBuffer, type WhenFull } from './types.js';
 
+/** A pushed batch whose ack is held until its last event is committed. */
+interface HeldAck {
+  ack: BatchAck | null;
+  left: number;
+}
+
 export class MemoryBuffer implements EventBuffer {
   readonly kind = 'memory' as const;
   private readonly queue: LogEvent[][] = [];
+  /** One entry per pushed batch, in push order, while any ack is held until delivery. */
+  private held: HeldAck[] = [];
+  private heldHead = 0;
+  private heldAcks = 0;
   private head = 0; // index into queue[0] of the first unsent event
   private taken: LogEvent[] | null = null;
   private takenBytes = 0;
@@ -16,7 +26,11 @@ export class MemoryBuffer implements EventBuffer {
   onReadable: () => void = () => {};
   onDrain: () => void = () => {};
 
-  constructor(private readonly maxBytes: number, readonly whenFull: WhenFull) {}
+  /**
+   * `ackOnDelivery`: the destination is durable itself (the store commits before `ok`), so
+   * every ack is held until delivery, which is what makes it durable.
+   */
+  constructor(private readonly maxBytes: number, readonly whenFull: WhenFull, private readonly ackOnDelivery = false) {}
 
   push(events: LogEvent[], ack: BatchAck | null, canWait: boolean): boolean {
     if (this.full && (this.whenFull === 'drop_newest' || !canWait)) {
@@ -30,8 +44,18 @@ export class MemoryBuffer implements EventBuffer {
     this.events += events.length;
     this.bytes += size;
     if (this.bytes >= this.maxBytes) this.full = true;
-    // Memory is as durable as this buffer gets: the batch is taken as soon as it is queued.
-    if (ack) { ack.hold(); ack.release(true); }
+    if (ack !== null && (this.ackOnDelivery || ack.untilDelivered)) {
+      ack.hold();
+      // Events queued before tracking began are delivered first: one entry stands for them.
+      const before = this.events - events.length;
+      if (this.heldAcks === 0 && this.held.length === 0 && before > 0) this.held.push({ ack: null, left: before });
+      this.held.push({ ack, left: events.length });
+      this.heldAcks++;
+    } else {
+      if (this.heldAcks > 0) this.held.push({ ack: null, left: events.length });
+      // Memory is as durable as this buffer gets: the batch is taken as soon as it is queued.
+      if (ack) { ack.hold(); ack.release(true); }
+    }
     if (wasEmpty) this.onReadable();
     return true;
   }
@@ -67,10 +91,27 @@ export class MemoryBuffer implements EventBuffer {
     this.taken = null;
     this.events -= t.length;
     this.bytes -= this.takenBytes;
+    if (this.heldAcks > 0) this.releaseDelivered(t.length);
     if (this.full && this.bytes < this.maxBytes * 0.8) {
       this.full = false;
       this.onDrain();
     }
+  }
+
+  private releaseDelivered(count: number): void {
+    let n = count;
+    const held = this.held;
+    while (n > 0 && this.heldHead < held.length) {
+      const h = held[this.heldHead]!;
+      const k = Math.min(n, h.left);
+      h.left -= k;
+      n -= k;
+      if (h.left > 0) break;
+      this.heldHead++;
+      if (h.ack !== null) { this.heldAcks--; h.ack.release(true); }
+    }
+    if (this.heldAcks === 0) { this.held = []; this.heldHead = 0; }
+    else if (this.heldHead > 1024) { this.held = held.slice(this.heldHead); this.heldHead = 0; }
   }
 
   async close(): Promise<void> {}

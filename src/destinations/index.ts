@@ -22,6 +22,11 @@ export interface DestinationKind {
   type: string;
   description: string;
   schema: z.ZodType<OuterConfig>;
+  /**
+   * Its `ok` means the events are durable (the store commits first), so sources' acks wait
+   * for delivery even through a memory buffer.
+   */
+  durable?: boolean;
   build(config: unknown, ctx: DestinationContext & { baseDir: string }): Destination;
 }
 

@@ -3,7 +3,8 @@
 // The source creates one BatchAck per batch it wants to acknowledge upstream (RELP rsp,
 // HTTP 200, broker ack). Each destination buffer that takes part of the batch holds it and
 // releases it once the events are durable there (disk buffer: written; memory buffer:
-// queued). When the last holder releases, the source's callback runs once.
+// queued, or delivered when `untilDelivered` or the destination is itself durable, as the
+// store is). When the last holder releases, the source's callback runs once.
 
 export type AckOutcome = 'delivered' | 'rejected';
 
@@ -12,7 +13,11 @@ export class BatchAck {
   private rejected = false;
   private settled = false;
 
-  constructor(private readonly onSettled: (outcome: AckOutcome) => void) {}
+  /**
+   * `untilDelivered`: the source's upstream keeps what is not acknowledged (a broker, a file
+   * checkpoint), so a memory buffer holds this ack until the events are delivered, not queued.
+   */
+  constructor(private readonly onSettled: (outcome: AckOutcome) => void, readonly untilDelivered = false) {}
 
   hold(): void {
     if (this.settled) throw new Error('BatchAck.hold after settle');

@@ -40,7 +40,7 @@ export class Pipeline {
     const byName = new Map<string, DestinationRunner>();
     for (const [name, { kind, config: dc }] of config.destinations) {
       const dest = kind.build(dc, { name, metrics, dataDir, baseDir });
-      const buffer = await makeBuffer(name, dc, dataDir, baseDir);
+      const buffer = await makeBuffer(name, dc, dataDir, baseDir, kind.durable === true);
       const deadLetter = new DeadLetterFile(path.resolve(baseDir, dc.dead_letter ?? path.join(dataDir, 'dead-letter', `${name}.ndjson`)), name);
       metrics.watchBuffer(name, buffer);
       const runner = new DestinationRunner(name, dest, buffer, metrics, { initialMs: dc.retry.initial, maxMs: dc.retry.max }, deadLetter);
@@ -97,9 +97,9 @@ export class Pipeline {
   }
 }
 
-async function makeBuffer(name: string, dc: OuterConfig, dataDir: string, baseDir: string): Promise<EventBuffer> {
+async function makeBuffer(name: string, dc: OuterConfig, dataDir: string, baseDir: string, durable: boolean): Promise<EventBuffer> {
   const b = dc.buffer;
-  if (b.type === 'memory') return new MemoryBuffer(b.max_bytes ?? MEMORY_BUFFER_DEFAULT, b.when_full);
+  if (b.type === 'memory') return new MemoryBuffer(b.max_bytes ?? MEMORY_BUFFER_DEFAULT, b.when_full, durable);
   const disk = new DiskBuffer({
     dir: b.path ? path.resolve(baseDir, b.path) : path.join(dataDir, 'buffers', name),
     maxBytes: b.max_bytes ?? DISK_BUFFER_DEFAULT,
