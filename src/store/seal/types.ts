@@ -1,0 +1,87 @@
+// Tamper evidence between the store and the seal: what a store hands over and gets back.
+//
+// The store defines each event's canonical record bytes and assigns gap-free sequence
+// numbers; the seal turns records into RFC 6962 leaf hashes in an append-only Merkle tree
+// and signs checkpoints (ed25519) over its root. Verification recomputes everything from
+// the records the store still holds (database and archives) and names what differs.
+
+export interface SealRecord {
+  seq: number;
+  /** The canonical bytes of one stored event, as the store defines and can reproduce them. */
+  bytes: Buffer;
+}
+
+export type CheckpointReason = 'count' | 'interval' | 'heartbeat' | 'partition' | 'stop' | 'start';
+
+export interface Checkpoint {
+  /** Position in the chain of checkpoints, from 1. */
+  index: number;
+  /** Records sealed: sequence numbers 1..size. */
+  size: number;
+  /** RFC 6962 Merkle tree hash over leaves 1..size. */
+  root: Buffer;
+  /** Signing time (ms). */
+  time: number;
+  reason: CheckpointReason;
+  /** Hash of the previous checkpoint's signed bytes (null for the first). */
+  prev: Buffer | null;
+  /** Which key signed (sha256 of its public key, hex, first 16 chars). */
+  keyId: string;
+  signature: Buffer;
+}
+
+export interface SealOptions {
+  /** Where the seal keeps its state (checkpoints), inside the store's directory. */
+  dir: string;
+  /** Where the signing key lives (under data_dir); made at first start, never silently skipped. */
+  keyDir: string;
+  /** Checkpoint after this many new records ... */
+  everyEvents: number;
+  /** ... or this long after the first unsealed record ... */
+  everyMs: number;
+  /** ... and as a heartbeat while idle. */
+  heartbeatMs: number;
+  /** Injected clock (tests). */
+  now?: () => number;
+}
+
+export interface Sealer {
+  /**
+   * Appends records (in sequence order, continuing from the last appended seq) to the tree
+   * and returns their leaf hashes; the store keeps each hash with its row.
+   */
+  append(records: SealRecord[]): Buffer[];
+  /** The reason a checkpoint is due now, or null. */
+  due(): CheckpointReason | null;
+  /** Signs and durably writes a checkpoint over everything appended so far. */
+  checkpoint(reason: CheckpointReason): Checkpoint;
+  /** Number of records appended (the highest seq). */
+  readonly size: number;
+  /** Seals a final 'stop' checkpoint when anything is unsealed, then closes. */
+  close(): Promise<void>;
+}
+
+/** What verification reads from a store: every record it holds, in sequence order. */
+export interface SealSource {
+  /** Records in ascending seq order (as stored: gaps and disorder are what verify finds). */
+  records(): Iterable<{ seq: number; bytes: Buffer; storedHash: Buffer | null; time: number; where: string }>;
+}
+
+export type ProblemKind = 'altered' | 'missing' | 'reordered' | 'truncated' | 'bad_signature' | 'bad_chain' | 'key' | 'archive' | 'unsealed';
+
+export interface VerifyProblem {
+  kind: ProblemKind;
+  /** Inclusive sequence range the problem covers, when it has one. */
+  from?: number;
+  to?: number;
+  message: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  records: number;
+  checkpoints: number;
+  problems: VerifyProblem[];
+  /** Records after the last checkpoint: reported, not a failure unless strict. */
+  unsealed: { count: number; firstTime: number | null; lastTime: number | null } | null;
+}
