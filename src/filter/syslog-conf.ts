@@ -3,25 +3,36 @@
 import { hostname } from 'node:os';
 import { posix } from 'node:path';
 import YAML from 'yaml';
+import { detectDialect } from './syslog-dialect.js';
 import { masksToExpression, parseSelector, type Dialect, type Masks } from './syslog-selector.js';
 
 export type { Dialect } from './syslog-selector.js';
 
 export interface ImportOptions {
-  /** How `;`-joined selectors combine: 'bsd' (the default: later ones replace) or 'linux' (they add up). */
-  dialect?: Dialect;
+  /**
+   * How `;`-joined selectors combine: 'bsd' (later ones replace), 'linux' (they add up), or
+   * 'auto' (the default: from the file's markers, see syslog-dialect.ts).
+   */
+  dialect?: Dialect | 'auto';
 }
 
 export interface ImportResult {
   yaml: string;
   warnings: string[];
+  /** The reading used, and why (`marker` null: asked for, or nothing in the file decided). */
+  dialect: Dialect;
+  marker: string | null;
 }
 
 export function importSyslogConf(text: string, fileName: string, options: ImportOptions = {}): ImportResult {
-  const dialect = options.dialect ?? 'bsd';
-  const importer = new Importer(fileName, dialect);
-  for (const line of logicalLines(text, dialect)) importer.line(line);
-  return { yaml: importer.render(), warnings: importer.warnings };
+  const asked = options.dialect ?? 'auto';
+  const guess = asked === 'auto' ? detectDialect(text) : { dialect: asked, marker: null };
+  const importer = new Importer(fileName, guess.dialect);
+  if (asked === 'auto' && guess.marker === null) {
+    importer.warnings.push(`${fileName}: no marker of either syslogd family; read as Linux (sysklogd/rsyslog: selectors add up). Pass --dialect bsd for a BSD syslogd's file`);
+  }
+  for (const line of logicalLines(text, guess.dialect)) importer.line(line);
+  return { yaml: importer.render(), warnings: importer.warnings, dialect: guess.dialect, marker: guess.marker };
 }
 
 interface Line {
