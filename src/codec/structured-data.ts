@@ -13,7 +13,8 @@ const EQUALS = 0x3d;
 /**
  * Scans SD-ELEMENTs starting at `p` (which must be '['), honouring quoted values and
  * escapes. Returns the offset just after the last ']', or -1 if the elements are malformed.
- * With `strict`, names must be 1..32 PRINTUSASCII without '=', ' ', ']' or '"'.
+ * With `strict`, names must be 1..32 PRINTUSASCII without '=', ' ', ']' or '"'. Without it,
+ * spaces after '=' and unquoted values are read as rsyslog reads them.
  */
 export function scanStructuredData(buf: Buffer, p: number, end: number, strict: boolean): number {
   while (p < end && buf[p] === LBRACKET) {
@@ -34,8 +35,16 @@ export function scanStructuredData(buf: Buffer, p: number, end: number, strict: 
         if (buf[p] === RBRACKET || buf[p] === SPACE) return -1;
         p++;
       }
-      if (p === nameStart || p + 1 >= end || buf[p + 1] !== QUOTE) return -1;
-      p += 2;
+      if (p === nameStart || p + 1 >= end) return -1;
+      p++; // '='
+      if (!strict) while (p < end && buf[p] === SPACE) p++;
+      if (buf[p] !== QUOTE) {
+        // Loose: an unquoted value (`a=b`, as some devices write) runs to a space or ']'.
+        if (strict || p >= end) return -1;
+        while (p < end && buf[p] !== SPACE && buf[p] !== RBRACKET && buf[p] !== QUOTE) p++;
+        continue;
+      }
+      p++;
       while (p < end && buf[p] !== QUOTE) {
         if (buf[p] === BACKSLASH) p++;
         p++;
@@ -68,7 +77,15 @@ export function parseStructuredData(buf: Buffer, start: number, end: number): St
       const nameStart = p;
       while (p < end && buf[p] !== EQUALS) p++;
       const name = buf.toString('utf8', nameStart, p);
-      p += 2;
+      p++; // '='
+      while (buf[p] === SPACE) p++;
+      if (buf[p] !== QUOTE) {
+        const vs = p;
+        while (p < end && buf[p] !== SPACE && buf[p] !== RBRACKET) p++;
+        addParam(params, name, buf.toString('utf8', vs, p));
+        continue;
+      }
+      p++;
       const valueStart = p;
       let escaped = false;
       while (p < end && buf[p] !== QUOTE) {
@@ -79,12 +96,16 @@ export function parseStructuredData(buf: Buffer, start: number, end: number): St
       // RFC 5424 §6.3.3: only \" \\ and \] are escapes; a backslash before anything else stays.
       if (escaped) value = value.replace(/\\(["\\\]])/g, '$1');
       p++;
-      const prev = params[name];
-      if (prev === undefined) params[name] = value;
-      else if (Array.isArray(prev)) prev.push(value);
-      else params[name] = [prev, value];
+      addParam(params, name, value);
     }
     p++; // ']'
   }
   return out;
+}
+
+function addParam(params: Record<string, string | string[]>, name: string, value: string): void {
+  const prev = params[name];
+  if (prev === undefined) params[name] = value;
+  else if (Array.isArray(prev)) prev.push(value);
+  else params[name] = [prev, value];
 }

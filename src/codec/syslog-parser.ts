@@ -48,7 +48,9 @@ export function parseSyslog(ev: LogEvent, buf: Buffer, start: number, end: numbe
     }
   }
   ev.pri = pri;
-  if (mode !== 'rfc3164' && pri >= 0 && isDigit(buf[p]) && buf[p] !== 0x30) {
+  // Without PRI, "1 2026-…" is still RFC 5424 to a loose reader (rsyslog takes it so).
+  const looks5424 = pri >= 0 ? isDigit(buf[p]) && buf[p] !== 0x30 : mode === 'auto' && buf[p] === 0x31 && buf[p + 1] === SP && (buf[p + 2] === DASH || isoTimestampLength(buf, p + 2, end) > 0);
+  if (mode !== 'rfc3164' && looks5424) {
     const r = parse5424(ev, buf, p, end, mode === 'rfc5424');
     if (r === null) return null;
     if (mode === 'rfc5424') return unparsed(ev, start, r);
@@ -101,6 +103,8 @@ function parse5424(ev: LogEvent, buf: Buffer, p: number, end: number, strict: bo
   if (p - vs > 3 || buf[p] !== SP) return 'VERSION is not 1 to 3 digits followed by a space';
   ev.version = v;
   p++;
+  // Loose: runs of spaces between header fields (seen from hand-rolled senders) count as one.
+  if (!strict) while (buf[p] === SP) p++;
   // TIMESTAMP
   let e = token(buf, p, end);
   if (e >= end) return 'header ends after VERSION';
@@ -112,6 +116,7 @@ function parse5424(ev: LogEvent, buf: Buffer, p: number, end: number, strict: bo
     ev.tsEnd = e;
   }
   p = e + 1;
+  if (!strict) while (buf[p] === SP) p++;
   // HOSTNAME, APP-NAME, PROCID, MSGID: written straight into the event; a failure below
   // sends the message to the RFC 3164 parser, which resets them.
   for (let i = 0; i < 4; i++) {
@@ -128,6 +133,7 @@ function parse5424(ev: LogEvent, buf: Buffer, p: number, end: number, strict: bo
     else if (i === 2) { ev.pidStart = s; ev.pidEnd = t; }
     else { ev.msgidStart = s; ev.msgidEnd = t; }
     p = e + 1;
+    if (!strict && i < 3) while (buf[p] === SP) p++;
   }
   // STRUCTURED-DATA
   if (p < end && buf[p] === DASH && (p + 1 === end || buf[p + 1] === SP)) {
@@ -135,7 +141,15 @@ function parse5424(ev: LogEvent, buf: Buffer, p: number, end: number, strict: bo
     p++;
   } else if (p < end && buf[p] === LBRACKET) {
     const sdEnd = scanStructuredData(buf, p, end, strict);
-    if (sdEnd < 0) return 'STRUCTURED-DATA is malformed';
+    if (sdEnd < 0) {
+      if (strict) return 'STRUCTURED-DATA is malformed';
+      // Loose: the header stands; the text that is not valid SD is kept as the message.
+      ev.sdStart = ev.sdEnd = -1;
+      (ev.fields ??= {}).malformed_sd = true;
+      ev.msgStart = p;
+      ev.format = Format.RFC5424;
+      return null;
+    }
     ev.sdStart = p;
     ev.sdEnd = sdEnd;
     p = sdEnd;
@@ -166,7 +180,8 @@ function bsdTimestampLength(buf: Buffer, p: number, end: number): number {
   if (isDigit(buf[q])) q++;
   if (buf[q] !== SP) return 0;
   q++;
-  if (isDigit(buf[q]) && isDigit(buf[q + 1]) && isDigit(buf[q + 2]) && isDigit(buf[q + 3]) && buf[q + 4] === SP) q += 5;
+  const hadYear = isDigit(buf[q]) && isDigit(buf[q + 1]) && isDigit(buf[q + 2]) && isDigit(buf[q + 3]) && buf[q + 4] === SP;
+  if (hadYear) q += 5;
   if (!(isDigit(buf[q]) && isDigit(buf[q + 1]) && buf[q + 2] === COLON && isDigit(buf[q + 3]) && isDigit(buf[q + 4]) &&
     buf[q + 5] === COLON && isDigit(buf[q + 6]) && isDigit(buf[q + 7]))) return 0;
   q += 8;
@@ -174,7 +189,14 @@ function bsdTimestampLength(buf: Buffer, p: number, end: number): number {
     q++;
     while (isDigit(buf[q])) q++;
   }
+  // A year after the time ("Nov 23 12:00:00 2025 host"), as syslog-ng reads it: four digits
+  // then a space are a year, not a host, when no year came before.
+  if (!hadYear && buf[q] === SP && isYear(buf, q + 1) && buf[q + 5] === SP) q += 5;
   return q <= end ? q - p : 0;
+}
+
+function isYear(buf: Buffer, p: number): boolean {
+  return (buf[p] === 0x31 && buf[p + 1] === 0x39 || buf[p] === 0x32 && buf[p + 1] === 0x30) && isDigit(buf[p + 2]) && isDigit(buf[p + 3]);
 }
 
 /** Length of an ISO 8601 timestamp token ("2026-11-23T18:28:41.123+01:00") at p; 0 if none. */
@@ -184,9 +206,33 @@ function isoTimestampLength(buf: Buffer, p: number, end: number): number {
   return e - p >= 19 ? e - p : 0;
 }
 
+/** Letters, digits, `-._:%`, and any byte of a multi-byte UTF-8 character (IDN host names sent as UTF-8). */
 function isHostnameChar(c: number): boolean {
   return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) ||
-    c === DASH || c === 0x2e || c === 0x5f || c === COLON || c === 0x25;
+    c === DASH || c === 0x2e || c === 0x5f || c === COLON || c === 0x25 || c >= 0x80;
+}
+
+/** Whether [p, e) could be a host name: hostname characters, not ending in ':' (a TAG). */
+function hostnameToken(buf: Buffer, p: number, e: number): boolean {
+  if (e <= p || e - p > 255 || buf[e - 1] === COLON) return false;
+  for (let i = p; i < e; i++) if (!isHostnameChar(buf[i]!)) return false;
+  return true;
+}
+
+/** End of a TAG at p ("name:" or "name[pid]:"): the offset after its ':' (or ']'), or -1. */
+function tagEnd(buf: Buffer, p: number, end: number): number {
+  let q = p;
+  while (q < end && q - p < 64) {
+    const c = buf[q]!;
+    if (c === COLON || c === LBRACKET || c === SP || c < 33 || c > 126) break;
+    q++;
+  }
+  if (q === p) return -1;
+  if (buf[q] === COLON) return q + 1 === end || buf[q + 1] === SP ? q + 1 : -1;
+  if (buf[q] !== LBRACKET) return -1;
+  let r = q + 1;
+  while (r < end && r - q <= 129 && buf[r] !== RBRACKET && buf[r] !== SP) r++;
+  return buf[r] === RBRACKET && buf[r + 1] === COLON ? r + 2 : -1;
 }
 
 /**
@@ -207,6 +253,12 @@ function parse3164(ev: LogEvent, buf: Buffer, p: number, end: number, strict: bo
     }
   }
   let tsP = p;
+  // A space (or a few) between PRI and the date: both rsyslog and syslog-ng skip it.
+  if (buf[tsP] === SP) {
+    let q = tsP;
+    while (buf[q] === SP && q - tsP < 4) q++;
+    if (monthAt(buf, q) >= 0 || isDigit(buf[q])) tsP = q;
+  }
   if (buf[tsP] === 0x2a || buf[tsP] === 0x2e) tsP++; // Cisco: "*" unsynchronised, "." was synchronised
   let tsLen = bsdTimestampLength(buf, tsP, end);
   if (tsLen > 0) ev.flags |= EventFlag.TS_RFC3164;
@@ -226,18 +278,32 @@ function parse3164(ev: LogEvent, buf: Buffer, p: number, end: number, strict: bo
     if (ev.pri < 0) return 'no PRI ("<N>") at the start';
     if (!haveTs) return 'no RFC 3164 timestamp ("Mmm dd hh:mm:ss") after PRI';
   }
-  // HOSTNAME: only after a timestamp, and only if the token is not itself a TAG.
-  if (haveTs && p < end) {
+  // HOSTNAME: after a timestamp, a token that is not itself a TAG. Without a timestamp
+  // (rsyslog's reading of "<13>web-01 sshd[12]: …"), only when a TAG follows and the token
+  // looks like a host (a dot, a digit or a hyphen) or the TAG has a [pid], so that prose
+  // such as "<13>Failed password: …" is not cut into a host and a program.
+  if (p < end) {
     const e = token(buf, p, end);
-    if (e < end && e > p && e - p <= 255 && buf[e - 1] !== COLON) {
-      let ok = true;
-      for (let i = p; i < e; i++) if (!isHostnameChar(buf[i]!)) { ok = false; break; }
-      if (ok) {
+    if (e < end && hostnameToken(buf, p, e)) {
+      let take = haveTs;
+      if (!take) {
+        const t = tagEnd(buf, e + 1, end);
+        take = t > 0 && (buf[t - 2] === RBRACKET || looksLikeHost(buf, p, e));
+      }
+      if (take) {
         ev.hostStart = p;
         ev.hostEnd = e;
         p = e + 1;
       }
     }
+  }
+  // Snare's Windows event form: "MSWinEventLog<TAB>criticality<TAB>log<TAB>…".
+  if (end - p > 14 && buf[p + 13] === 0x09 && buf[p] === 0x4d && SNARE_TAG.equals(buf.subarray(p, p + 13))) {
+    ev.appStart = p; ev.appEnd = p + 13;
+    ev.msgStart = p + 14;
+    snareFields(ev, buf, p + 14, end);
+    ev.format = Format.RFC3164;
+    return null;
   }
   // TAG: up to 48 name characters, optional [pid], then ':'
   let q = p;
@@ -265,4 +331,25 @@ function parse3164(ev: LogEvent, buf: Buffer, p: number, end: number, strict: bo
   ev.msgStart = p <= end ? p : end;
   ev.format = Format.RFC3164;
   return null;
+}
+
+function looksLikeHost(buf: Buffer, p: number, e: number): boolean {
+  for (let i = p; i < e; i++) {
+    const c = buf[i]!;
+    if (c === 0x2e || c === DASH || isDigit(c)) return true;
+  }
+  return false;
+}
+
+const SNARE_TAG = Buffer.from('MSWinEventLog');
+
+/** Snare for Windows' tab-separated columns after "MSWinEventLog", as fields. */
+const SNARE_COLUMNS = ['criticality', 'log', 'counter', 'event_time', 'event_id', 'event_source', 'user', 'sid_type', 'event_type', 'computer', 'category', 'data', 'description', 'md5'];
+
+function snareFields(ev: LogEvent, buf: Buffer, p: number, end: number): void {
+  const cols = buf.toString('utf8', p, end).split('\t');
+  const fields = (ev.fields ??= {});
+  const snare: Record<string, string> = {};
+  for (let i = 0; i < SNARE_COLUMNS.length && i < cols.length; i++) if (cols[i] !== '') snare[SNARE_COLUMNS[i]!] = cols[i]!;
+  fields.snare = snare;
 }

@@ -1,16 +1,22 @@
 // Timestamps: RFC 3164 "Mmm dd hh:mm:ss" to ISO 8601, and local ISO 8601 for received times.
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const MONTHS_LOWER = MONTHS.map((m) => m.toLowerCase());
 
-/** Month index 0..11 for the three bytes at p, or -1. Case-sensitive as every sender writes it. */
+/**
+ * Month index 0..11 for the three bytes at p, or -1. Any case: some devices send "NOV",
+ * and rsyslog and syslog-ng both read it.
+ */
 export function monthAt(buf: Buffer, p: number): number {
-  const a = buf[p], b = buf[p + 1], c = buf[p + 2];
+  // ASCII letters only: OR-ing 0x20 lower-cases them and leaves no other byte a letter.
+  const a = buf[p]! | 0x20, b = buf[p + 1]! | 0x20, c = buf[p + 2]! | 0x20;
   for (let i = 0; i < 12; i++) {
-    const m = MONTHS[i]!;
+    const m = MONTHS_LOWER[i]!;
     if (a === m.charCodeAt(0) && b === m.charCodeAt(1) && c === m.charCodeAt(2)) return i;
   }
   return -1;
 }
+
 
 function pad2(n: number): string {
   return n < 10 ? '0' + n : String(n);
@@ -23,7 +29,9 @@ function offsetText(minutesEast: number): string {
   return sign + pad2(Math.floor(a / 60)) + ':' + pad2(a % 60);
 }
 
-const RFC3164_TS = /^([A-Z][a-z]{2}) {1,2}(\d{1,2})(?: (\d{4}))? (\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?$/;
+// The year may stand after the day (Cisco, "Nov 23 2025 12:00:00") or after the time
+// ("Nov 23 12:00:00 2025", as syslog-ng reads it).
+const RFC3164_TS = /^([A-Za-z]{3}) {1,2}(\d{1,2})(?: (\d{4}))? (\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(?: (\d{4}))?$/;
 
 /**
  * ISO 8601 for an RFC 3164 stamp, read as local time of this host (as syslogd does).
@@ -33,11 +41,12 @@ const RFC3164_TS = /^([A-Z][a-z]{2}) {1,2}(\d{1,2})(?: (\d{4}))? (\d{2}):(\d{2})
 export function rfc3164TimestampToIso(text: string, receivedAt: number): string | null {
   const m = RFC3164_TS.exec(text);
   if (!m) return null;
-  const month = MONTHS.indexOf(m[1]!);
+  const month = MONTHS_LOWER.indexOf(m[1]!.toLowerCase());
   if (month < 0) return null;
   const day = Number(m[2]), hh = Number(m[4]), mi = Number(m[5]), ss = Number(m[6]);
   let year: number;
-  if (m[3]) year = Number(m[3]);
+  const givenYear = m[3] ?? m[8];
+  if (givenYear) year = Number(givenYear);
   else {
     const now = new Date(receivedAt);
     year = now.getFullYear();
