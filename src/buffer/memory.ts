@@ -98,6 +98,39 @@ export class MemoryBuffer implements EventBuffer {
     }
   }
 
+  /** Puts the events of the last take() back at the front, uncommitted (a reload hands them on). */
+  untake(): void {
+    const t = this.taken;
+    if (t === null) return;
+    this.taken = null;
+    if (this.head > 0) {
+      this.queue[0] = this.queue[0]!.slice(this.head);
+      this.head = 0;
+    }
+    this.queue.unshift(t);
+  }
+
+  /**
+   * Moves every queued event, with the acks held for them, to an empty buffer: a destination
+   * replaced by a reload keeps what it held. Nothing may be taken.
+   */
+  moveTo(target: MemoryBuffer): void {
+    if (this.taken !== null) throw new Error('MemoryBuffer.moveTo while a batch is taken');
+    if (target.events !== 0 || target.heldAcks !== 0) throw new Error('MemoryBuffer.moveTo into a buffer that is not empty');
+    if (this.head > 0) this.queue[0] = this.queue[0]!.slice(this.head);
+    target.queue.push(...this.queue);
+    target.events = this.events;
+    target.bytes = this.bytes;
+    target.held = this.held.slice(this.heldHead);
+    target.heldAcks = this.heldAcks;
+    target.full = target.bytes >= target.maxBytes;
+    this.queue.length = 0;
+    this.head = this.events = this.bytes = this.heldAcks = this.heldHead = 0;
+    this.held = [];
+    this.full = false;
+    if (target.events > 0) target.onReadable();
+  }
+
   private releaseDelivered(count: number): void {
     let n = count;
     const held = this.held;

@@ -5,6 +5,7 @@ import { describeError, isSluiceError } from '../errors.js';
 import { registerBenchCommand } from './bench.js';
 import { registerImportSyslogConfCommand } from './import-syslog-conf.js';
 import { registerParseCommand } from './parse.js';
+import { registerReloadCommand } from './reload.js';
 import { registerRunCommand } from './run.js';
 import { registerSendCommand } from './send/index.js';
 import { registerValidateCommand } from './validate.js';
@@ -16,6 +17,7 @@ program
   .showHelpAfterError()
   .exitOverride();
 registerRunCommand(program);
+registerReloadCommand(program);
 registerValidateCommand(program);
 registerParseCommand(program);
 registerImportSyslogConfCommand(program);

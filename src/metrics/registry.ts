@@ -21,6 +21,9 @@ export class Metrics {
     for (const [component, b] of this.buffers) g.set({ component }, b.bytes);
   });
   readonly retries = this.counter('sluice_retries_total', 'Batches a destination will send again.', ['component']);
+  readonly configGeneration = this.gauge('sluice_config_generation', 'Config generation running: 1 at start, +1 per applied reload.', []);
+  readonly configLastReload = this.gauge('sluice_config_last_reload_timestamp_seconds', 'When a reload was last applied (0: never).', []);
+  readonly configLastReloadFailure = this.gauge('sluice_config_last_reload_failure_timestamp_seconds', 'When a reload last failed and the running config was kept (0: never).', []);
 
   private counter<L extends string>(name: string, help: string, labelNames: L[]): client.Counter<L> {
     return new client.Counter({ name, help, labelNames, registers: [this.registry] });
@@ -34,6 +37,10 @@ export class Metrics {
   /** Reports a destination buffer's size at every scrape. */
   watchBuffer(component: string, buffer: { events: number; bytes: number }): void {
     this.buffers.set(component, buffer);
+  }
+
+  unwatchBuffer(component: string): void {
+    this.buffers.delete(component);
   }
 
   private gauge<L extends string>(name: string, help: string, labelNames: L[], collect?: (g: client.Gauge<L>) => void): client.Gauge<L> {

@@ -5,18 +5,22 @@ import type { EventBuffer } from '../buffer/types.js';
 import { DiskBuffer } from '../buffer/disk.js';
 import { MemoryBuffer } from '../buffer/memory.js';
 import type { SluiceConfig } from '../config/load.js';
-import type { OuterConfig } from '../destinations/index.js';
+import type { DestinationKind, OuterConfig } from '../destinations/index.js';
+import { describeError, SluiceError } from '../errors.js';
 import { log } from '../log.js';
 import { Metrics } from '../metrics/registry.js';
 import type { Source } from '../sources/types.js';
 import { ApiServer } from '../web/api-server.js';
 import { DeadLetterFile } from './dead-letter.js';
 import { DestinationRunner } from './destination-runner.js';
-import { Router } from './router.js';
+import { planReload, type ComponentChanges } from './reload-plan.js';
+import { Router, type LogPath } from './router.js';
 
 const MEMORY_BUFFER_DEFAULT = 12 * 1024 * 1024;
 const DISK_BUFFER_DEFAULT = 1024 * 1024 * 1024;
 const DRAIN_TIMEOUT_MS = 10_000;
+/** How long a destination replaced by a reload may deliver before handing its buffer on (sources wait meanwhile). */
+const RELOAD_DRAIN_MS = 2_000;
 
 export interface PipelineOptions {
   /** Relative paths (files, certificates, data_dir) resolve against this; default: cwd. */
@@ -24,52 +28,35 @@ export interface PipelineOptions {
   metrics?: Metrics;
 }
 
+export interface ReloadResult {
+  generation: number;
+  sources: ComponentChanges;
+  destinations: ComponentChanges;
+}
+
 export class Pipeline {
   readonly sources = new Map<string, Source>();
   readonly runners = new Map<string, DestinationRunner>();
   api: ApiServer | null = null;
+  /** 1 at start, one more per applied reload. */
+  generation = 1;
   private stopped = false;
+  private reloading: Promise<unknown> = Promise.resolve();
 
-  private constructor(readonly config: SluiceConfig, readonly metrics: Metrics, readonly router: Router, readonly baseDir: string) {}
+  private constructor(public config: SluiceConfig, readonly metrics: Metrics, readonly router: Router, readonly baseDir: string, private readonly dataDir: string) {}
 
   static async start(config: SluiceConfig, opts: PipelineOptions = {}): Promise<Pipeline> {
     const baseDir = opts.baseDir ?? process.cwd();
     const metrics = opts.metrics ?? new Metrics();
     const dataDir = path.resolve(baseDir, config.dataDir);
-    const runners: DestinationRunner[] = [];
-    const byName = new Map<string, DestinationRunner>();
-    for (const [name, { kind, config: dc }] of config.destinations) {
-      const dest = kind.build(dc, { name, metrics, dataDir, baseDir });
-      const buffer = await makeBuffer(name, dc, dataDir, baseDir, kind.durable === true);
-      const deadLetter = new DeadLetterFile(path.resolve(baseDir, dc.dead_letter ?? path.join(dataDir, 'dead-letter', `${name}.ndjson`)), name);
-      metrics.watchBuffer(name, buffer);
-      const runner = new DestinationRunner(name, dest, buffer, metrics, { initialMs: dc.retry.initial, maxMs: dc.retry.max }, deadLetter);
-      runners.push(runner);
-      byName.set(name, runner);
-    }
-    const paths = config.log.map((p) => ({
-      from: p.from, filter: p.filter, final: p.final, fallback: p.fallback,
-      to: p.to.map((d) => byName.get(d)!),
-    }));
-    const router = new Router(paths, [...config.sources.keys()], runners);
-    const pipeline = new Pipeline(config, metrics, router, baseDir);
-    for (const r of runners) pipeline.runners.set(r.name, r);
+    const pipeline = new Pipeline(config, metrics, new Router([], [], []), baseDir, dataDir);
+    for (const [name, { kind, config: dc }] of config.destinations) pipeline.runners.set(name, await pipeline.buildRunner(name, kind, dc));
+    pipeline.router.reconfigure(pipeline.paths(config), [...config.sources.keys()], [...pipeline.runners.values()]);
+    metrics.configGeneration.set(1);
     try {
-      for (const r of runners) {
-        await r.destination.start();
-        r.start();
-      }
-      for (const [name, { kind, config: sc }] of config.sources) {
-        const source = kind.build(sc, { name, router, metrics, baseDir });
-        pipeline.sources.set(name, source);
-        await source.start();
-        log('info', `source ${name}`, 'listening', { on: source.addresses().join(' ') });
-      }
-      if (config.api) {
-        pipeline.api = new ApiServer(config.api, metrics);
-        await pipeline.api.start();
-        log('info', 'api', 'serving /metrics and /health', { on: pipeline.api.url });
-      }
+      for (const r of pipeline.runners.values()) await pipeline.startRunner(r);
+      for (const name of config.sources.keys()) await pipeline.startSource(name, config);
+      if (config.api) await pipeline.startApi(config);
     } catch (e) {
       await pipeline.stop();
       throw e;
@@ -77,10 +64,139 @@ export class Pipeline {
     return pipeline;
   }
 
+  private async buildRunner(name: string, kind: DestinationKind, dc: OuterConfig): Promise<DestinationRunner> {
+    const { metrics, dataDir, baseDir } = this;
+    const dest = kind.build(dc, { name, metrics, dataDir, baseDir });
+    const buffer = await makeBuffer(name, dc, dataDir, baseDir, kind.durable === true);
+    const deadLetter = new DeadLetterFile(path.resolve(baseDir, dc.dead_letter ?? path.join(dataDir, 'dead-letter', `${name}.ndjson`)), name);
+    metrics.watchBuffer(name, buffer);
+    return new DestinationRunner(name, dest, buffer, metrics, { initialMs: dc.retry.initial, maxMs: dc.retry.max }, deadLetter);
+  }
+
+  private async startRunner(r: DestinationRunner): Promise<void> {
+    await r.destination.start();
+    r.start();
+  }
+
+  private async startSource(name: string, config: SluiceConfig): Promise<void> {
+    const { kind, config: sc } = config.sources.get(name)!;
+    const source = kind.build(sc, { name, router: this.router, metrics: this.metrics, baseDir: this.baseDir });
+    this.sources.set(name, source);
+    await source.start();
+    log('info', `source ${name}`, 'listening', { on: source.addresses().join(' ') });
+  }
+
+  private async startApi(config: SluiceConfig): Promise<void> {
+    this.api = new ApiServer(config.api!, this.metrics);
+    await this.api.start();
+    log('info', 'api', 'serving /metrics and /health', { on: this.api.url });
+  }
+
+  private paths(config: SluiceConfig): LogPath[] {
+    return config.log.map((p) => ({
+      from: p.from, filter: p.filter, final: p.final, fallback: p.fallback,
+      to: p.to.map((d) => this.runners.get(d)!),
+    }));
+  }
+
+  /**
+   * Applies `next` as a difference (SIGHUP, `sluice reload`): kept components go on
+   * untouched (TLS listeners re-read certificate files that changed), added ones start,
+   * removed ones stop taking events and drain, changed ones are replaced and hand over what
+   * their buffer holds. While destinations are swapped the router holds every batch, so
+   * nothing accepted is lost or sent twice. Rejects (and changes nothing) when `next` asks
+   * for what needs a restart; a failure to start a new component is reported, the rest applied.
+   */
+  reload(next: SluiceConfig): Promise<ReloadResult> {
+    const run = this.reloading.then(() => this.applyReload(next));
+    this.reloading = run.catch(() => {});
+    return run;
+  }
+
+  private async applyReload(next: SluiceConfig): Promise<ReloadResult> {
+    if (this.stopped) throw new SluiceError('SLUICE_ERR_RELOAD', 'the pipeline is stopping');
+    const plan = planReload(this.config, next);
+    if (plan.refused) throw new SluiceError('SLUICE_ERR_RELOAD', plan.refused);
+    const d = plan.destinations, s = plan.sources;
+    // Sources that go away stop first, while their events still have the old routes.
+    for (const name of [...s.removed, ...s.changed]) await this.stopSource(name);
+    // Build what is new before anything is swapped: a destination that cannot be built
+    // leaves the running config as it is.
+    const fresh = new Map<string, DestinationRunner>();
+    try {
+      for (const name of d.added) {
+        const { kind, config: dc } = next.destinations.get(name)!;
+        fresh.set(name, await this.buildRunner(name, kind, dc));
+      }
+    } catch (e) {
+      for (const r of fresh.values()) await r.stop(0).catch(() => {});
+      throw e;
+    }
+    this.router.pause();
+    const retired: DestinationRunner[] = [];
+    try {
+      for (const name of d.changed) {
+        const old = this.runners.get(name)!;
+        // The old one delivers what it can briefly, then hands the rest to its replacement:
+        // a disk buffer by its directory (closed first), a memory buffer by moving its queue.
+        await old.stop(RELOAD_DRAIN_MS);
+        const { kind, config: dc } = next.destinations.get(name)!;
+        const replacement = await this.buildRunner(name, kind, dc);
+        if (old.buffer instanceof MemoryBuffer && replacement.buffer instanceof MemoryBuffer) {
+          old.buffer.untake();
+          old.buffer.moveTo(replacement.buffer);
+        } else if (old.buffer.events > 0 && old.buffer.kind !== replacement.buffer.kind) {
+          log('warn', `destination ${name}`, 'buffer type changed on reload: what the old buffer held stays in it', { old: old.buffer.kind, events: old.buffer.events });
+        }
+        fresh.set(name, replacement);
+      }
+      for (const name of d.removed) {
+        retired.push(this.runners.get(name)!);
+        this.runners.delete(name);
+        this.metrics.unwatchBuffer(name);
+      }
+      for (const [name, r] of fresh) this.runners.set(name, r);
+      for (const r of fresh.values()) await this.startRunner(r);
+      this.config = next;
+      this.router.reconfigure(this.paths(next), [...next.sources.keys()], [...this.runners.values()]);
+    } finally {
+      this.router.resume();
+    }
+    // Removed destinations drain in the background: nothing routes to them any more.
+    for (const r of retired) {
+      r.stop(DRAIN_TIMEOUT_MS).then(() => {
+        if (r.buffer.events > 0) log('warn', `destination ${r.name}`, 'removed by reload with events it could not deliver', { buffer: r.buffer.kind, events: r.buffer.events });
+      }, (e) => log('warn', `destination ${r.name}`, 'stop after reload failed', { error: String(e) }));
+    }
+    const problems: string[] = [];
+    for (const name of [...s.added, ...s.changed]) {
+      await this.startSource(name, next).catch((e) => { problems.push(`source ${name}: ${describeError(e)}`); this.sources.delete(name); });
+    }
+    for (const name of s.kept) this.sources.get(name)?.reload?.();
+    if (plan.apiChanged) {
+      await this.api?.stop();
+      this.api = null;
+      if (next.api) await this.startApi(next).catch((e) => problems.push(`api: ${describeError(e)}`));
+    }
+    await this.reopen();
+    this.generation++;
+    this.metrics.configGeneration.set(this.generation);
+    this.metrics.configLastReload.set(Date.now() / 1000);
+    if (problems.length) log('error', 'sluice', 'reload applied, but some components did not start', { problems: problems.join('; ') });
+    return { generation: this.generation, sources: s, destinations: d };
+  }
+
+  private async stopSource(name: string): Promise<void> {
+    const src = this.sources.get(name);
+    this.sources.delete(name);
+    await src?.stop().catch((e) => log('warn', `source ${name}`, 'stop failed', { error: String(e) }));
+  }
+
   /** Stops sources first (their events still flow on), then drains destinations. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    await this.reloading;
     await Promise.all([...this.sources.values()].map((s) => s.stop().catch((e) => log('warn', 'pipeline', 'source stop failed', { error: String(e) }))));
     await Promise.all([...this.runners.values()].map((r) => r.stop(DRAIN_TIMEOUT_MS).catch((e) => log('warn', 'pipeline', 'destination stop failed', { error: String(e) }))));
     await this.api?.stop();

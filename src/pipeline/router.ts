@@ -35,23 +35,64 @@ interface Slot {
   last: LogEvent | null;
 }
 
+interface Held {
+  source: string;
+  events: LogEvent[];
+  ack: BatchAck | null;
+  canWait: boolean;
+}
+
 export class Router {
   private readonly routes = new Map<string, SourceRoute>();
   private readonly waiters = new Map<DestinationRunner, Set<() => void>>();
+  /** While a reload swaps destinations: batches held (with their acks) and sources waiting. */
+  private held: Held[] | null = null;
+  private heldWaiters: (() => void)[] = [];
 
   constructor(paths: LogPath[], sourceNames: string[], runners: DestinationRunner[]) {
+    this.reconfigure(paths, sourceNames, runners);
+  }
+
+  /** Replaces the paths and destinations (a reload); events in flight are not affected. */
+  reconfigure(paths: LogPath[], sourceNames: string[], runners: DestinationRunner[]): void {
+    const unrouted = new Map([...this.routes].map(([n, r]) => [n, r.unrouted]));
+    this.routes.clear();
     for (const name of sourceNames) {
       const mine = paths.filter((p) => p.from.includes(name));
       const ordered = [...mine.filter((p) => !p.fallback), ...mine.filter((p) => p.fallback)];
       const reachable = [...new Set(ordered.flatMap((p) => p.to))];
       const only = ordered.length === 1 ? ordered[0]! : null;
       const direct = only && only.filter === null && !only.fallback ? [...new Set(only.to)] : null;
-      this.routes.set(name, { paths: ordered, fallbackFrom: mine.filter((p) => !p.fallback).length, reachable, direct, unrouted: 0 });
+      this.routes.set(name, { paths: ordered, fallbackFrom: mine.filter((p) => !p.fallback).length, reachable, direct, unrouted: unrouted.get(name) ?? 0 });
     }
+    const before = this.waiters;
+    const waiters = new Map<DestinationRunner, Set<() => void>>();
     for (const r of runners) {
-      this.waiters.set(r, new Set());
+      waiters.set(r, before.get(r) ?? new Set());
       r.onDrain = () => this.drained(r);
     }
+    // Sources waiting on a destination that is gone try again against the new routes.
+    const orphans: (() => void)[] = [];
+    for (const [r, set] of before) if (!waiters.has(r)) orphans.push(...set);
+    this.waiters.clear();
+    for (const [r, set] of waiters) this.waiters.set(r, set);
+    for (const f of orphans) queueMicrotask(f);
+  }
+
+  /** Holds every batch (sources see back-pressure) until resume(). */
+  pause(): void {
+    this.held ??= [];
+  }
+
+  /** Routes what was held while paused, then lets the sources go on. */
+  resume(): void {
+    const held = this.held;
+    if (held === null) return;
+    this.held = null;
+    for (const h of held) this.dispatch(h.source, h.events, h.ack, h.canWait);
+    const w = this.heldWaiters;
+    this.heldWaiters = [];
+    for (const f of w) f();
   }
 
   /**
@@ -60,6 +101,11 @@ export class Router {
    * more now; false means wait for whenReady().
    */
   dispatch(source: string, events: LogEvent[], ack: BatchAck | null, canWait: boolean): boolean {
+    if (this.held !== null) {
+      // The source's own hold on `ack` carries over to the real dispatch at resume().
+      this.held.push({ source, events, ack, canWait });
+      return false;
+    }
     const route = this.routes.get(source);
     if (route === undefined || events.length === 0) {
       if (route) route.unrouted += events.length;
@@ -104,6 +150,7 @@ export class Router {
 
   /** Calls `cb` once when every destination `source` reaches has room again. */
   whenReady(source: string, cb: () => void): void {
+    if (this.held !== null) { this.heldWaiters.push(() => this.whenReady(source, cb)); return; }
     const route = this.routes.get(source);
     const blocking = route?.reachable.find((r) => r.blocking);
     if (!blocking) { queueMicrotask(cb); return; }
@@ -111,8 +158,8 @@ export class Router {
   }
 
   private drained(runner: DestinationRunner): void {
-    const set = this.waiters.get(runner)!;
-    if (set.size === 0) return;
+    const set = this.waiters.get(runner);
+    if (set === undefined || set.size === 0) return; // a runner a reload retired
     const list = [...set];
     set.clear();
     for (const f of list) f();

@@ -8,6 +8,7 @@ import type { ListenAddress } from '../config/units.js';
 import { SluiceError } from '../errors.js';
 import { AllowList, ConnectionLimits, normalizeAddress } from '../net/access.js';
 import type { TlsServerConfig } from '../net/tls-config.js';
+import type { ServerCertificates } from '../net/tls-reload.js';
 import { ClientIdentityPolicy, subjectText } from '../net/tls-server.js';
 import type { SourceStats } from './stats.js';
 
@@ -17,8 +18,8 @@ export interface GuardedServerOptions {
   stats: SourceStats;
   allow: readonly string[];
   limits: ConnectionLimits;
-  /** TLS listener: its options (see listenerTlsOptions) and the policy for client identities. */
-  tls: { options: tls.TlsOptions; config: TlsServerConfig } | null;
+  /** TLS listener: its certificates (reloadable, see tls-reload.ts) and the policy for client identities. */
+  tls: { certificates: ServerCertificates; config: TlsServerConfig } | null;
   /** An admitted connection (TLS: after the handshake and identity checks). */
   onOpen: (socket: net.Socket, tlsPeer: string | null) => void;
 }
@@ -51,9 +52,10 @@ export class GuardedStreamServer {
     // allowHalfOpen: after the peer's FIN the source still answers, and closes its side only
     // once what it read is safely queued; a sender waiting for that close knows it arrived.
     // TLS sockets get it after the handshake: a client that leaves before then is closed.
-    const server = this.o.tls ? tls.createServer(this.o.tls.options) : net.createServer({ allowHalfOpen: true });
+    const server = this.o.tls ? tls.createServer(this.o.tls.certificates.options) : net.createServer({ allowHalfOpen: true });
     this.server = server;
     if (this.o.tls) {
+      this.o.tls.certificates.attach(server as tls.Server);
       server.on('connection', (raw: net.Socket) => {
         if (!this.admit(raw)) { this.refused.add(raw); return; }
         this.handshaking.add(raw);
@@ -161,6 +163,7 @@ export class GuardedStreamServer {
     const server = this.server;
     if (!server) return;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    this.o.tls?.certificates.detach(server as tls.Server);
     for (const raw of this.handshaking) raw.destroy();
     await closeOpen();
     await closed;

@@ -18,4 +18,6 @@ export interface Source {
   stop(): Promise<void>;
   /** Bound addresses as URLs (with the real port when 0 was asked for). */
   addresses(): string[];
+  /** A reload kept this source as it is: re-read what lives in files (TLS certificates). */
+  reload?(): void;
 }

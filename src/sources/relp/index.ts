@@ -1,7 +1,7 @@
 // The RELP source: acknowledged syslog from rsyslog's omrelp (and any librelp client), plain or TLS.
 
-import type tls from 'node:tls';
 import { ConnectionLimits } from '../../net/access.js';
+import { ServerCertificates } from '../../net/tls-reload.js';
 import { listenerTlsOptions } from '../../net/tls-server.js';
 import type { SourceKind } from '../index.js';
 import { SourceStats } from '../stats.js';
@@ -14,6 +14,7 @@ export { relpSourceSchema, type RelpSourceConfig } from './config.js';
 export class RelpSource implements Source {
   private readonly listeners: RelpListener[] = [];
   private readonly stats: SourceStats;
+  private certificates: ServerCertificates | null = null;
 
   constructor(private readonly cfg: RelpSourceConfig, private readonly ctx: SourceContext) {
     this.stats = new SourceStats(ctx.metrics, ctx.name);
@@ -22,12 +23,12 @@ export class RelpSource implements Source {
   async start(): Promise<void> {
     const cfg = this.cfg;
     const limits = new ConnectionLimits(cfg.max_connections, cfg.max_connections_per_peer);
-    let tlsOptions: tls.TlsOptions | null = null;
     if (cfg.tls) {
-      tlsOptions = await listenerTlsOptions(cfg.tls, this.ctx.baseDir, `source ${this.ctx.name}`);
+      const component = `source ${this.ctx.name}`;
+      this.certificates = new ServerCertificates(cfg.tls, this.ctx.baseDir, component, await listenerTlsOptions(cfg.tls, this.ctx.baseDir, component));
     }
     for (const a of cfg.listen) {
-      const l = new RelpListener(a, this.ctx, cfg, this.stats, limits, tlsOptions);
+      const l = new RelpListener(a, this.ctx, cfg, this.stats, limits, this.certificates);
       this.listeners.push(l);
       await l.start();
     }
@@ -39,6 +40,10 @@ export class RelpSource implements Source {
 
   addresses(): string[] {
     return this.listeners.map((l) => l.url);
+  }
+
+  reload(): void {
+    this.certificates?.check();
   }
 }
 

@@ -1,7 +1,7 @@
 // A RELP listener (plain TCP or TLS): access control and limits at accept time, one RelpSession per connection.
 
+import type { ServerCertificates } from '../../net/tls-reload.js';
 import type net from 'node:net';
-import type tls from 'node:tls';
 import type { ListenAddress } from '../../config/units.js';
 import type { EventSource } from '../../event/log-event.js';
 import { normalizeAddress, type ConnectionLimits } from '../../net/access.js';
@@ -21,11 +21,11 @@ export class RelpListener {
     private readonly cfg: RelpSourceConfig,
     private readonly stats: SourceStats,
     limits: ConnectionLimits,
-    tlsOptions: tls.TlsOptions | null,
+    certificates: ServerCertificates | null,
   ) {
     this.server = new GuardedStreamServer({
       address, component: ctx.name, stats, allow: cfg.allow, limits,
-      tls: tlsOptions && cfg.tls ? { options: tlsOptions, config: cfg.tls } : null,
+      tls: certificates && cfg.tls ? { certificates, config: cfg.tls } : null,
       onOpen: (socket, tlsPeer) => this.open(socket, tlsPeer),
     });
   }

@@ -1,7 +1,7 @@
 // TCP, TLS and unix-stream syslog listeners: access control, limits, framing, back-pressure.
 
+import type { ServerCertificates } from '../../net/tls-reload.js';
 import type net from 'node:net';
-import type tls from 'node:tls';
 import { StreamFramer } from '../../codec/framing/stream-framer.js';
 import type { ListenAddress } from '../../config/units.js';
 import type { EventSource, Transport } from '../../event/log-event.js';
@@ -24,12 +24,12 @@ export class StreamListener {
     private readonly cfg: SyslogSourceConfig,
     private readonly stats: SourceStats,
     limits: ConnectionLimits,
-    tlsOptions: tls.TlsOptions | null,
+    certificates: ServerCertificates | null,
   ) {
     this.server = new GuardedStreamServer({
       address, component: ctx.name, stats, allow: cfg.allow, limits,
-      tls: tlsOptions && cfg.tls ? { options: tlsOptions, config: cfg.tls } : null,
-      onOpen: (socket, tlsPeer) => this.open(socket, tlsPeer, tlsOptions !== null),
+      tls: certificates && cfg.tls ? { certificates, config: cfg.tls } : null,
+      onOpen: (socket, tlsPeer) => this.open(socket, tlsPeer, certificates !== null),
     });
   }
 
