@@ -15,6 +15,8 @@ export class DestinationRunner {
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | null = null;
   private stopping = false;
+  /** Nothing is sent before start(), even if the buffer already holds events (recovered or handed over). */
+  private started = false;
   private idleWaiters: (() => void)[] = [];
   private readonly problems: RateLimitedLog;
   private readonly sent;
@@ -53,11 +55,12 @@ export class DestinationRunner {
   }
 
   start(): void {
+    this.started = true;
     this.pump();
   }
 
   private pump(): void {
-    if (this.inFlight !== null || this.retryTimer !== null) return;
+    if (!this.started || this.inFlight !== null || this.retryTimer !== null) return;
     const batch = this.buffer.take(this.destination.maxBatch);
     if (batch === null) {
       const w = this.idleWaiters;
