@@ -7,6 +7,7 @@ export const ERROR_CODES = {
   SLUICE_ERR_CONFIG_ENV: 'a ${env.NAME} reference names a variable that is not set',
   SLUICE_ERR_CONFIG_REFERENCE: 'a log path names a source, filter or destination that is not defined',
   SLUICE_ERR_CONFIG_PORT_CLASH: 'two components listen on the same address and port',
+  SLUICE_ERR_CONFIG_ACCESS: 'a file the config names cannot be read, or a directory written, by the daemon\'s user',
   SLUICE_ERR_FILTER_SYNTAX: 'a filter expression cannot be parsed',
   SLUICE_ERR_TEMPLATE_SYNTAX: 'a template names an unknown macro or is malformed',
   SLUICE_ERR_TLS_CONFIG: 'TLS files cannot be read or do not match',

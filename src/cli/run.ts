@@ -5,6 +5,7 @@
 // The daemon's PID and the outcome of the last reload live under data_dir, where
 // `sluice reload` finds them.
 
+import { execFile } from 'node:child_process';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfigFile, loadConfigText, type SluiceConfig } from '../config/load.js';
@@ -26,6 +27,7 @@ export function registerRunCommand(program: Command): void {
       const dataDir = path.resolve(config.dataDir);
       writePidFile(dataDir);
       log('info', 'sluice', 'started', { config: config.file, pid: process.pid });
+      notifySystemd('READY=1');
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) {
@@ -49,17 +51,37 @@ export function registerRunCommand(program: Command): void {
     });
 }
 
+/**
+ * Under systemd's Type=notify (NOTIFY_SOCKET set), tells it through systemd-notify; the unit
+ * needs NotifyAccess=all since the message comes from that child (examples/sluice.service).
+ */
+let notified: Promise<void> = Promise.resolve();
+
+function notifySystemd(...lines: string[]): void {
+  if (!process.env.NOTIFY_SOCKET) return;
+  // One at a time, so systemd sees RELOADING=1 before the READY=1 that ends it.
+  notified = notified.then(() => new Promise<void>((resolve) => {
+    execFile('systemd-notify', ['--no-block', `--pid=${process.pid}`, ...lines], (e) => {
+      if (e) log('warn', 'sluice', 'NOTIFY_SOCKET is set but systemd-notify failed', { error: e.message });
+      resolve();
+    });
+  }));
+}
+
 async function reload(pipeline: Pipeline, load: () => SluiceConfig, dataDir: string): Promise<void> {
+  notifySystemd('RELOADING=1');
   try {
     const r = await pipeline.reload(load());
     const changes = (c: { added: string[]; removed: string[]; changed: string[] }) =>
       [...c.added.map((n) => `+${n}`), ...c.removed.map((n) => `-${n}`), ...c.changed.map((n) => `~${n}`)].join(' ') || 'none';
     log('info', 'sluice', 'config reloaded', { generation: r.generation, sources: changes(r.sources), destinations: changes(r.destinations) });
     writeReloadStatus(dataDir, { ok: true, generation: r.generation });
+    notifySystemd('READY=1', `STATUS=config generation ${r.generation}`);
   } catch (e) {
     pipeline.metrics.configLastReloadFailure.set(Date.now() / 1000);
     log('error', 'sluice', 'reload refused; the running config stays', { error: describeError(e) });
     writeReloadStatus(dataDir, { ok: false, generation: pipeline.generation, error: describeError(e) });
     await pipeline.reopen().catch(() => {});
+    notifySystemd('READY=1', `STATUS=reload refused, generation ${pipeline.generation} running`);
   }
 }

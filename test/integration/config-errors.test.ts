@@ -116,7 +116,7 @@ describe('config errors', () => {
     fs.writeFileSync(file, baseConfig(port));
     const r = await sluice(['validate', '-c', file], dir, { NOPE: undefined });
     assert.equal(r.code, 0, `expected the base config valid; stderr:\n${r.stderr}`);
-    assert.match(r.stdout, /valid \(1 sources, 1 destinations, 1 filters, 1 log paths\)/, 'expected a one-line summary on stdout');
+    assert.match(r.stdout, /valid \(1 sources, 1 destinations, 1 filters, 1 log paths; files readable and writable\)/, 'expected a one-line summary on stdout');
   });
 
   for (const c of CASES) {
