@@ -1,13 +1,12 @@
 // The HTTP destination: Loggly single/bulk, NDJSON or JSON-array POSTs over a keep-alive undici Pool.
 
-import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { Dispatcher, Pool } from 'undici';
 import type { LogEvent } from '../../event/log-event.js';
 import { describeError } from '../../errors.js';
-import { readPem } from '../../net/tls-config.js';
+import { ClientTls } from '../../net/tls-client.js';
 import { parseRetryAfter } from '../../pipeline/retry.js';
 import type { DestinationKind } from '../index.js';
 import type { Destination, DestinationContext, SendResult } from '../types.js';
@@ -61,6 +60,8 @@ export class HttpDestination implements Destination {
   private readonly path: string;
   private readonly headers: Record<string, string>;
   private pool: Pool | null = null;
+  private Pool: typeof Pool | null = null;
+  private clientTls: ClientTls | null = null;
   private partial: InFlight | null = null;
 
   constructor(private readonly cfg: HttpDestinationConfig, private readonly ctx: DestinationContext & { baseDir?: string }) {
@@ -84,11 +85,17 @@ export class HttpDestination implements Destination {
   }
 
   async start(): Promise<void> {
-    const connect: ConnectionOptions & { timeout?: number } = { timeout: this.cfg.timeout };
-    if (this.url.protocol === 'https:') Object.assign(connect, this.tlsOptions());
+    if (this.url.protocol === 'https:') {
+      this.clientTls = new ClientTls(this.cfg.tls, this.url.hostname.replace(/^\[|\]$/g, ''), this.ctx.baseDir ?? process.cwd(), this.displayUrl, `destination ${this.ctx.name}`);
+    }
     // Loaded here, not at the top: undici costs ~20 MB of memory, and most configs have no HTTP destination.
-    const { Pool } = await import('undici');
-    this.pool = new Pool(this.url.origin, {
+    this.Pool = (await import('undici')).Pool;
+    this.pool = this.newPool();
+  }
+
+  private newPool(): Pool {
+    const connect: ConnectionOptions & { timeout?: number } = { timeout: this.cfg.timeout, ...this.clientTls?.options };
+    return new this.Pool!(this.url.origin, {
       connections: this.cfg.concurrency,
       pipelining: 1,
       connect,
@@ -97,22 +104,12 @@ export class HttpDestination implements Destination {
     });
   }
 
-  private tlsOptions(): ConnectionOptions {
-    const t = this.cfg.tls;
-    const base = this.ctx.baseDir ?? process.cwd();
-    const o: ConnectionOptions = {
-      minVersion: t?.min_version ?? 'TLSv1.2',
-      // Chain and name are both checked (checkServerIdentity) unless verify is turned off.
-      rejectUnauthorized: t?.verify ?? true,
-    };
-    if (t?.ca) o.ca = readPem(t.ca, 'CA', base);
-    if (t?.cert) o.cert = readPem(t.cert, 'client certificate', base);
-    if (t?.key) o.key = readPem(t.key, 'client key', base);
-    // SNI carries names only (RFC 6066); for an IP address Node checks the certificate's IP SANs.
-    const host = this.url.hostname.replace(/^\[|\]$/g, '');
-    const name = t?.servername ?? (isIP(host) ? undefined : host);
-    if (name !== undefined) o.servername = name;
-    return o;
+  /** Renewed client certificate files: later requests go through a pool of new connections. */
+  private renewPoolIfTlsChanged(): void {
+    if (this.pool === null || this.clientTls === null || !this.clientTls.refresh()) return;
+    const old = this.pool;
+    this.pool = this.newPool();
+    void old.close().catch(() => {});
   }
 
   send(events: LogEvent[], done: (r: SendResult) => void): void {
@@ -169,6 +166,7 @@ export class HttpDestination implements Destination {
   /** One request; never throws. */
   private async post(req: EncodedRequest): Promise<Outcome> {
     const what = `${this.cfg.method} ${this.displayUrl}`;
+    this.renewPoolIfTlsChanged();
     const pool = this.pool;
     if (pool === null) return { kind: 'retry', error: `${what}: destination not started` };
     let res: Dispatcher.ResponseData;

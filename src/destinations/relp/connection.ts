@@ -5,6 +5,7 @@
 
 import net from 'node:net';
 import tls from 'node:tls';
+import type { ClientTls } from '../../net/tls-client.js';
 import { ByteWriter } from '../../codec/byte-writer.js';
 import { nextTxnr, RelpFrameParser, writeFrame } from '../../codec/relp/frame.js';
 import { clientOffers, offeredVersion, parseOffers, parseRsp, RELP_VERSION } from '../../codec/relp/messages.js';
@@ -15,7 +16,8 @@ export interface RelpTarget {
   host: string;
   port: number;
   /** TLS options when the session is RELP over TLS, else null. */
-  tls: tls.ConnectionOptions | null;
+  /** Read at each connect: renewed client files are picked up. */
+  tls: ClientTls | null;
   connectTimeoutMs: number;
   ackTimeoutMs: number;
 }
@@ -50,7 +52,7 @@ export class RelpConnection {
   static open(target: RelpTarget): Promise<RelpConnection> {
     return new Promise((resolve, reject) => {
       const socket = target.tls
-        ? tls.connect({ ...target.tls, host: target.host, port: target.port })
+        ? tls.connect({ ...target.tls.options, host: target.host, port: target.port })
         : net.connect({ host: target.host, port: target.port });
       const conn = new RelpConnection(socket, target);
       let settled = false;

@@ -6,14 +6,12 @@
 // when reconnecting fails, or a fresh session is lost again before answering anything, does
 // send() report `retry`, so the runner backs off; its retry of the same batch resumes the job.
 
-import net from 'node:net';
-import type tls from 'node:tls';
 import { ByteWriter } from '../../codec/byte-writer.js';
 import { parseListen } from '../../config/units.js';
 import type { LogEvent } from '../../event/log-event.js';
 import { describeError, SluiceError } from '../../errors.js';
 import { RateLimitedLog } from '../../log.js';
-import { readPem, type TlsClientConfig } from '../../net/tls-config.js';
+import { ClientTls } from '../../net/tls-client.js';
 import type { DestinationKind } from '../index.js';
 import type { Destination, DestinationContext, SendResult } from '../types.js';
 import { relpDestinationSchema, type RelpDestinationConfig } from './config.js';
@@ -71,7 +69,7 @@ export class RelpDestination implements Destination {
       url: cfg.url,
       host: a.host,
       port: a.port,
-      tls: cfg.tls ? clientTlsOptions(cfg.tls, a.host, ctx.baseDir, `destination ${ctx.name}`) : null,
+      tls: cfg.tls ? new ClientTls(cfg.tls, a.host, ctx.baseDir, `destination ${ctx.name}`) : null,
       connectTimeoutMs: cfg.connect_timeout,
       ackTimeoutMs: cfg.ack_timeout,
     };
@@ -195,21 +193,6 @@ export class RelpDestination implements Destination {
     this.conn = null;
     if (conn) await conn.close();
   }
-}
-
-function clientTlsOptions(t: TlsClientConfig, host: string, baseDir: string, who: string): tls.ConnectionOptions {
-  if ((t.cert === undefined) !== (t.key === undefined)) {
-    throw new SluiceError('SLUICE_ERR_TLS_CONFIG', `${who}: tls.cert and tls.key go together (a client certificate needs its key)`);
-  }
-  return {
-    ca: t.ca !== undefined ? readPem(t.ca, 'CA', baseDir) : undefined,
-    cert: t.cert !== undefined ? readPem(t.cert, 'certificate', baseDir) : undefined,
-    key: t.key !== undefined ? readPem(t.key, 'key', baseDir) : undefined,
-    // SNI takes names only; the certificate check uses servername, else the host (IP SANs).
-    servername: t.servername ?? (net.isIP(host) ? undefined : host),
-    rejectUnauthorized: t.verify,
-    minVersion: t.min_version,
-  };
 }
 
 export const relpDestinationKind: DestinationKind = {

@@ -9,6 +9,7 @@ import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import tls from 'node:tls';
+import type { ClientTls } from '../../net/tls-client.js';
 
 /** OpenSSL and Node codes of a server certificate that failed verification. */
 const CERT_VERIFY_CODES = new Set([
@@ -41,7 +42,8 @@ export interface StreamTarget {
   host: string;
   port: number;
   /** TLS client options (certificates, servername, verification); null for plain TCP. */
-  tls: tls.ConnectionOptions | null;
+  /** Read at each connect: renewed client files are picked up. */
+  tls: ClientTls | null;
   connectTimeoutMs: number;
 }
 
@@ -92,7 +94,7 @@ export class StreamConnection {
       let settled = false;
       let s: net.Socket;
       try {
-        s = t.tls ? tls.connect({ ...t.tls, host: t.host, port: t.port }) : net.connect({ host: t.host, port: t.port });
+        s = t.tls ? tls.connect({ ...t.tls.options, host: t.host, port: t.port }) : net.connect({ host: t.host, port: t.port });
       } catch (e) {
         reject(new Error(`cannot connect to ${t.url}: ${explainSocketError(e)}`));
         return;

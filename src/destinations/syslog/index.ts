@@ -5,14 +5,12 @@
 // when the socket took all of it. Retries, backoff and buffering belong to the runner:
 // this class holds at most the batch in flight.
 
-import { isIP } from 'node:net';
-import { createSecureContext, type ConnectionOptions } from 'node:tls';
 import { ByteWriter } from '../../codec/byte-writer.js';
 import { ENCODERS, type EncodeOptions, type Encoder } from '../../codec/encode/index.js';
 import type { LogEvent } from '../../event/log-event.js';
-import { describeError, SluiceError } from '../../errors.js';
+import { describeError } from '../../errors.js';
 import { log } from '../../log.js';
-import { readPem, tlsClientSchema } from '../../net/tls-config.js';
+import { ClientTls } from '../../net/tls-client.js';
 import { Template } from '../../template/template.js';
 import type { DestinationKind } from '../index.js';
 import type { Destination, SendResult } from '../types.js';
@@ -105,32 +103,9 @@ export class SyslogDestination implements Destination {
     }
     const target: StreamTarget = {
       url: text, host, port, connectTimeoutMs: this.cfg.connect_timeout,
-      tls: scheme === 'tls' ? this.tlsOptions() : null,
+      tls: scheme === 'tls' ? new ClientTls(this.cfg.tls, host, this.ctx.baseDir ?? process.cwd(), this.url, this.component) : null,
     };
     this.stream = new StreamConnection(target, (what, detail) => log(what === 'connected' ? 'info' : 'warn', this.component, what, detail));
-  }
-
-  private tlsOptions(): ConnectionOptions {
-    const t = this.cfg.tls ?? tlsClientSchema.parse({});
-    const base = this.ctx.baseDir ?? process.cwd();
-    const o: ConnectionOptions = {
-      minVersion: t.min_version,
-      // Both the chain and the name are checked (Node's checkServerIdentity) unless verify is off.
-      rejectUnauthorized: t.verify,
-    };
-    if (t.ca) o.ca = readPem(t.ca, 'CA', base);
-    if (t.cert) o.cert = readPem(t.cert, 'client certificate', base);
-    if (t.key) o.key = readPem(t.key, 'client key', base);
-    // SNI carries names only (RFC 6066); for an IP address Node checks the certificate's IP SANs.
-    const name = t.servername ?? (isIP(this.cfg.url.host) ? undefined : this.cfg.url.host);
-    if (name !== undefined) o.servername = name;
-    try {
-      // A key that does not match its certificate, or PEM that is not one, fails here at start.
-      createSecureContext(o);
-    } catch (e) {
-      throw new SluiceError('SLUICE_ERR_TLS_CONFIG', `${this.url}: the TLS files do not work together: ${describeError(e)}`, { cause: e });
-    }
-    return o;
   }
 
   send(events: LogEvent[], done: (r: SendResult) => void): void {
