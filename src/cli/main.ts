@@ -8,6 +8,7 @@ import { registerParseCommand } from './parse.js';
 import { registerRunCommand } from './run.js';
 import { registerSendCommand } from './send/index.js';
 import { registerValidateCommand } from './validate.js';
+import { registerVerifyCommand } from './verify.js';
 
 const program = new Command();
 program
@@ -21,6 +22,7 @@ registerParseCommand(program);
 registerImportSyslogConfCommand(program);
 registerSendCommand(program);
 registerBenchCommand(program);
+registerVerifyCommand(program);
 
 try {
   await program.parseAsync(process.argv);
