@@ -116,6 +116,7 @@ export function verifySeal(
 
   // Missing: every seq 1..max(maxSeq, sealed) not present and not dropped.
   const holes: Array<[number, number]> = [];
+  let dataTrunc: VerifyProblem | null = null;
   {
     let expect = 1;
     const push = (a: number, b: number) => {
@@ -139,7 +140,8 @@ export function verifySeal(
       const k = cps.find((c) => c.size >= b)!;
       const from = Math.max(a, maxSeq + 1);
       if (a <= maxSeq) problems.push({ kind: 'missing', from: a, to: maxSeq, message: `missing: ${range(a, maxSeq)} (deleted)` });
-      problems.push({ kind: 'truncated', from, to: b, message: `truncated: ${range(from, b)} missing, sealed by checkpoint #${k.index}` });
+      dataTrunc = { kind: 'truncated', from, to: b, message: `truncated: ${range(from, b)} missing, sealed by checkpoint #${k.index}` };
+      problems.push(dataTrunc);
     } else {
       problems.push({ kind: 'missing', from: a, to: b, message: `missing: ${range(a, b)} (deleted)` });
     }
@@ -151,11 +153,13 @@ export function verifySeal(
   let broken = false;
   let goodSize = 0;
   let tainted = false;
+  /** Where the tree met a hole, and the size verified before it. */
+  const breaks: Array<{ at: number; goodSize: number }> = [];
   for (const cp of cps) {
     if (!broken && cp.size >= tree.size) {
       while (tree.size < cp.size) {
         const e = bySeq.get(tree.size + 1);
-        if (!e) { broken = true; break; }
+        if (!e) { broken = true; breaks.push({ at: tree.size + 1, goodSize }); break; }
         tree.append(e.treeLeaf);
       }
     }
@@ -207,12 +211,14 @@ export function verifySeal(
   }
 
   // Records inside a truncated checkpoint's range that no verifying checkpoint covers.
-  const trunc = problems.find((p) => p.kind === 'truncated');
-  if (trunc && trunc.from !== undefined) {
-    const after = seqs.filter((s) => s > goodSize && s < trunc.from! && !isDropped(s));
+  const trunc = dataTrunc as VerifyProblem | null;
+  const truncBreak = trunc ? breaks.find((b) => b.at === trunc.from) : undefined;
+  if (trunc && trunc.from !== undefined && truncBreak) {
+    const after = seqs.filter((s) => s > truncBreak.goodSize && s < trunc.from! && !isDropped(s));
     if (after.length) {
       const a = after[0]!, b = after[after.length - 1]!;
-      problems.push({ kind: 'unsealed', from: a, to: b, message: `unsealed: ${range(a, b)} are not covered by any checkpoint that verifies (appended after the truncation, or left from it)` });
+      // Not a problem of its own: intact records sealed together with the cut ones look the same.
+      notes.push(`${range(a, b)} are not covered by any checkpoint that verifies: checkpoint #${cps.find((c) => c.size >= trunc.to!)?.index} sealed them together with the missing ${range(trunc.from!, trunc.to!)} (records appended after a truncation look the same)`);
     }
   }
 
@@ -337,6 +343,7 @@ function checkAnchors(anchors: Checkpoint[], local: Checkpoint[], chain: ChainRe
   for (const a of anchors) {
     if (a.nextKey && !chain.keys.has(keyIdOf(a.nextKey))) chain.keys.set(keyIdOf(a.nextKey), { key: publicKeyFromRaw(a.nextKey), index: a.index, size: a.size });
   }
+  const beyond: Checkpoint[] = [];
   for (const a of anchors.slice().sort((x, y) => x.index - y.index)) {
     const signer = chain.keys.get(a.keyId);
     if (!signer || signer.index >= a.index || !verifyBytes(signedBytes(a), a.signature, signer.key)) {
@@ -346,7 +353,7 @@ function checkAnchors(anchors: Checkpoint[], local: Checkpoint[], chain: ChainRe
     const l = byIndex.get(a.index);
     if (!l) {
       if (!lastLocal || a.index > lastLocal.index) {
-        problems.push({ kind: 'truncated', from: lastLocal && a.size > lastLocal.size ? lastLocal.size + 1 : 1, to: a.size, message: `truncated: anchored checkpoint #${a.index} (size ${a.size}, ${iso(a.time)}) is missing from the local chain, which ends at #${lastLocal?.index ?? 0}: newer checkpoints were removed` });
+        beyond.push(a);
       } else {
         problems.push({ kind: 'bad_chain', to: a.size, from: 1, message: `bad_chain: anchored checkpoint #${a.index} (size ${a.size}) is missing from the local chain` });
       }
@@ -357,6 +364,12 @@ function checkAnchors(anchors: Checkpoint[], local: Checkpoint[], chain: ChainRe
     // The anchored copy is the off-host truth: check the records against it too.
     const mine = usable.get(a.index);
     if (!mine) usable.set(a.index, a);
+  }
+  if (beyond.length) {
+    const f = beyond[0]!, l = beyond[beyond.length - 1]!;
+    const from = lastLocal && l.size > lastLocal.size ? lastLocal.size + 1 : 1;
+    const which = f === l ? `checkpoint #${f.index}` : `checkpoints #${f.index}..#${l.index}`;
+    problems.push({ kind: 'truncated', from, to: l.size, message: `truncated: anchored ${which} (up to size ${l.size}, ${iso(l.time)}) missing from the local chain, which ends at #${lastLocal?.index ?? 0}: newer checkpoints were removed` });
   }
 }
 

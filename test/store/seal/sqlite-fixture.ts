@@ -57,10 +57,10 @@ export class TestStore {
     for (let reason = s.due(); reason; reason = s.due()) s.checkpoint(reason);
   }
 
-  /** n events in batches of 7, one text each. */
-  fill(n: number, prefix = 'event'): void {
+  /** n events in batches of `batch`, one text each. */
+  fill(n: number, prefix = 'event', batch = 4): void {
     for (let done = 0; done < n;) {
-      const k = Math.min(7, n - done);
+      const k = Math.min(batch, n - done);
       this.add(Array.from({ length: k }, (_, i) => `${prefix} ${this.lastSeq + i + 1} user=alice action=login`));
       done += k;
     }
