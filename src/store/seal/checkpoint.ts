@@ -8,7 +8,7 @@ import { LogEvent, type EventSource } from '../../event/log-event.js';
 import type { Checkpoint, CheckpointReason } from './types.js';
 
 const SIGNED_PREFIX = 'sluice-seal-checkpoint/1\n';
-const REASONS: ReadonlySet<string> = new Set(['count', 'interval', 'heartbeat', 'partition', 'stop', 'start']);
+const REASONS: ReadonlySet<string> = new Set(['count', 'interval', 'heartbeat', 'partition', 'stop', 'start', 'rotate']);
 
 /** The bytes a checkpoint's signature covers (everything but the frontier and the signature). */
 export function signedBytes(cp: Omit<Checkpoint, 'signature' | 'frontier'>): Buffer {

@@ -5,7 +5,14 @@
 // is then named as such, not as two unrelated edits). The tree itself is plain RFC 6962:
 // leaf = SHA-256(0x00 ‖ record), node = SHA-256(0x01 ‖ left ‖ right), empty = SHA-256("").
 
-import { createHash } from 'node:crypto';
+import crypto, { createHash } from 'node:crypto';
+
+// One-shot hashing over a reused scratch buffer: the store hashes every event twice (leaf and,
+// amortized, one node), and createHash's object per call costs more than SHA-256 itself.
+const oneShot = (crypto as unknown as { hash?: (alg: string, data: Buffer, enc: 'buffer') => Buffer }).hash;
+let scratch = Buffer.allocUnsafe(4096);
+const nodeScratch = Buffer.allocUnsafe(65);
+nodeScratch[0] = 1;
 
 const LEAF_PREFIX = Buffer.from([0]);
 const NODE_PREFIX = Buffer.from([1]);
@@ -19,12 +26,32 @@ export function rfc6962Leaf(record: Buffer): Buffer {
 
 /** The leaf hash of one stored event: RFC 6962 leaf over u64be(seq) ‖ bytes. */
 export function leafHash(seq: number, bytes: Buffer): Buffer {
-  const s = Buffer.allocUnsafe(8);
-  s.writeBigUInt64BE(BigInt(seq));
-  return createHash('sha256').update(LEAF_PREFIX).update(s).update(bytes).digest();
+  const n = 9 + bytes.length;
+  if (oneShot && n <= 1 << 20) {
+    if (scratch.length < n) scratch = Buffer.allocUnsafe(Math.max(n, scratch.length * 2));
+    scratch[0] = 0;
+    writeSeq(scratch, seq);
+    bytes.copy(scratch, 9);
+    return oneShot('sha256', scratch.subarray(0, n), 'buffer');
+  }
+  const s = Buffer.allocUnsafe(9);
+  s[0] = 0;
+  writeSeq(s, seq);
+  return createHash('sha256').update(s).update(bytes).digest();
+}
+
+/** u64be at offset 1, without a BigInt per call (seqs stay below 2^53). */
+function writeSeq(b: Buffer, seq: number): void {
+  b.writeUInt32BE(Math.floor(seq / 0x1_0000_0000), 1);
+  b.writeUInt32BE(seq >>> 0, 5);
 }
 
 export function nodeHash(left: Buffer, right: Buffer): Buffer {
+  if (oneShot) {
+    left.copy(nodeScratch, 1);
+    right.copy(nodeScratch, 33);
+    return oneShot('sha256', nodeScratch, 'buffer');
+  }
   return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
 }
 

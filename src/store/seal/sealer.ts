@@ -81,6 +81,21 @@ export class FileSealer implements Sealer {
     return out;
   }
 
+  /** The tree as it is now, to return to if the commit of what is appended next fails. */
+  savepoint(): { size: number; tree: CompactRange; firstUnsealedAt: number | null } {
+    return { size: this.tree.size, tree: this.tree.clone(), firstUnsealedAt: this.firstUnsealedAt };
+  }
+
+  /** Forgets records appended after `sp` (their transaction rolled back); never below a checkpoint. */
+  rollback(sp: { size: number; tree: CompactRange; firstUnsealedAt: number | null }): void {
+    this.assertOpen();
+    if (sp.size < (this.last?.size ?? 0)) {
+      throw new SluiceError('SLUICE_ERR_SEAL_STATE', `cannot roll the seal back to ${sp.size}: checkpoint #${this.last!.index} already sealed ${this.last!.size}`);
+    }
+    this.tree = sp.tree.clone();
+    this.firstUnsealedAt = sp.firstUnsealedAt;
+  }
+
   due(): CheckpointReason | null {
     if (this.closed) return null;
     const unsealed = this.unsealed;
@@ -104,7 +119,7 @@ export class FileSealer implements Sealer {
   rotateKey(): Checkpoint {
     this.assertOpen();
     const next = prepareNextKey(this.opts.keyDir);
-    const cp = this.write(this.unsealed > 0 ? 'count' : 'heartbeat', next.raw);
+    const cp = this.write('rotate', next.raw);
     commitNextKey(this.opts.keyDir, next);
     this.key = next;
     return cp;

@@ -11,7 +11,7 @@ export interface SealRecord {
   bytes: Buffer;
 }
 
-export type CheckpointReason = 'count' | 'interval' | 'heartbeat' | 'partition' | 'stop' | 'start';
+export type CheckpointReason = 'count' | 'interval' | 'heartbeat' | 'partition' | 'stop' | 'start' | 'rotate';
 
 export interface Checkpoint {
   /** Position in the chain of checkpoints, from 1. */

@@ -90,5 +90,11 @@ describe('RFC 6962 Merkle tree', () => {
     assert.ok(!leafHash(1, Buffer.from('x')).equals(leafHash(2, Buffer.from('x'))));
     const rec = Buffer.concat([Buffer.from([0, 0, 0, 0, 0, 0, 0, 5]), Buffer.from('abc')]);
     assert.ok(leafHash(5, Buffer.from('abc')).equals(rfc6962Leaf(rec)));
+    const big = 2 ** 40 + 3;
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64BE(BigInt(big));
+    assert.ok(leafHash(big, Buffer.from('abc')).equals(rfc6962Leaf(Buffer.concat([b, Buffer.from('abc')]))));
+    const long = Buffer.alloc(3 << 20, 7); // past the scratch buffer's one-shot bound
+    assert.ok(leafHash(9, long).equals(rfc6962Leaf(Buffer.concat([Buffer.from([0, 0, 0, 0, 0, 0, 0, 9]), long]))));
   });
 });

@@ -99,6 +99,23 @@ describe('sealer', () => {
     assert.equal(r.records, 85);
   });
 
+  test('a rolled-back commit: the sealer returns to its savepoint and the seqs are reused', async () => {
+    const s = new TestStore(tempDir('seal'));
+    const sealer = await s.open(20);
+    s.fill(5);
+    const sp = sealer.savepoint();
+    sealer.append([{ seq: 6, bytes: Buffer.from('never committed') }]);
+    sealer.rollback(sp);
+    assert.equal(sealer.size, 5);
+    s.fill(20);
+    await s.close();
+    assert.equal(verifyStore(s).ok, true);
+    const sealer2 = await s.open(20);
+    const old = sealer2.savepoint();
+    s.fill(20);
+    assert.throws(() => sealer2.rollback(old), (e: unknown) => isSluiceError(e) && e.code === 'SLUICE_ERR_SEAL_STATE');
+  });
+
   test('a checkpoint line cut by a crash is dropped at start', async () => {
     const s = new TestStore(tempDir('seal'));
     await s.open(20);
