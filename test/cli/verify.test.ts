@@ -49,6 +49,18 @@ describe('sluice verify: tamper evidence', () => {
     assert.deepEqual(problemLines(r.lines), []);
   });
 
+  test('a data_dir copied elsewhere verifies as it is (no absolute paths inside)', async () => {
+    const s = await store100();
+    s.archive('old', 1, 20);
+    s.db.close();
+    const copy = path.join(tempDir('verify-copy'), 'moved');
+    fs.cpSync(s.dataDir, copy, { recursive: true });
+    fs.rmSync(s.dataDir, { recursive: true });
+    const r = runVerify({ store: path.join(copy, 'store') }, { openStoreSealSource: openTestSealSource });
+    assert.equal(r.exitCode, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^intact: 100 records/m);
+  });
+
   test("one record's text edited: exit 1, 'altered: seq 42'", async () => {
     const s = await store100();
     s.db.prepare("UPDATE events SET text = 'event 42 user=mallory action=login' WHERE seq = 42").run();

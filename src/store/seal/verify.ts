@@ -35,12 +35,61 @@ export interface VerifyOptions {
   maxPairwise?: number;
 }
 
-interface Entry {
-  seq: number;
-  /** The hash the tree uses: the stored one when present (the original if only bytes changed). */
-  treeLeaf: Buffer;
-  time: number;
-  where: string;
+/**
+ * Every record verify saw, packed (about 50 bytes each): seq, time, where, and the hash the
+ * tree uses — the stored one when present (the original if only the bytes changed).
+ */
+class RecordTable {
+  n = 0;
+  readonly seq: number[] = [];
+  readonly time: number[] = [];
+  private readonly where: number[] = [];
+  private readonly wheres: string[] = [];
+  private readonly whereIds = new Map<string, number>();
+  private readonly chunks: Buffer[] = [];
+  private static readonly CHUNK = 1 << 15;
+
+  add(seq: number, time: number, where: string, leaf: Buffer): void {
+    let w = this.whereIds.get(where);
+    if (w === undefined) { w = this.wheres.length; this.wheres.push(where); this.whereIds.set(where, w); }
+    const i = this.n++;
+    this.seq.push(seq);
+    this.time.push(time);
+    this.where.push(w);
+    const c = Math.floor(i / RecordTable.CHUNK);
+    if (!this.chunks[c]) this.chunks[c] = Buffer.allocUnsafe(RecordTable.CHUNK * 32);
+    leaf.copy(this.chunks[c]!, (i % RecordTable.CHUNK) * 32, 0, 32);
+  }
+
+  leaf(i: number): Buffer {
+    const o = (i % RecordTable.CHUNK) * 32;
+    return this.chunks[Math.floor(i / RecordTable.CHUNK)]!.subarray(o, o + 32);
+  }
+
+  whereOf(i: number): string {
+    return this.wheres[this.where[i]!]!;
+  }
+
+  /** Row indexes by ascending seq (stable: a seq held twice keeps source order). */
+  sortedBySeq(): Uint32Array {
+    const idx = new Uint32Array(this.n);
+    let sorted = true;
+    for (let i = 0; i < this.n; i++) {
+      idx[i] = i;
+      if (i > 0 && this.seq[i]! < this.seq[i - 1]!) sorted = false;
+    }
+    if (!sorted) idx.sort((a, b) => this.seq[a]! - this.seq[b]! || a - b);
+    return idx;
+  }
+}
+
+function lowerBound(a: number[], x: number): number {
+  let lo = 0, hi = a.length;
+  while (lo < hi) {
+    const m = (lo + hi) >> 1;
+    if (a[m]! < x) lo = m + 1; else hi = m;
+  }
+  return lo;
 }
 
 interface Altered {
@@ -71,42 +120,54 @@ export function verifySeal(
   if (opts.anchors?.length) checkAnchors(opts.anchors, checkpoints, chain, usable, problems);
 
   // 2. Records: leaf hashes, duplicates, order within each source.
-  const entries: Entry[] = [];
+  const t = new RecordTable();
   const altered: Altered[] = [];
   const exact: Array<[number, number]> = [];
-  let count = 0;
   for (const src of Array.isArray(source) ? source : [source]) {
-    const order: number[] = [];
+    const first = t.n;
     let sorted = true;
     let prev = -Infinity;
     for (const r of src.records()) {
-      count++;
       const leaf = leafHash(r.seq, r.bytes);
       let treeLeaf = leaf;
       if (r.storedHash && !r.storedHash.equals(leaf)) {
         altered.push({ seq: r.seq, bytes: Buffer.from(r.bytes), stored: Buffer.from(r.storedHash), where: r.where });
-        treeLeaf = Buffer.from(r.storedHash);
+        treeLeaf = r.storedHash;
       }
-      entries.push({ seq: r.seq, treeLeaf, time: r.time, where: r.where });
+      t.add(r.seq, r.time, r.where, treeLeaf);
       if (r.seq <= prev) sorted = false;
       prev = r.seq;
-      order.push(r.seq);
     }
-    if (!sorted) reportReordered(order, problems, exact);
+    if (!sorted) reportReordered(t.seq.slice(first), problems, exact);
   }
+  const count = t.n;
   reportAltered(altered, problems, exact, opts.maxPairwise ?? 200);
-  entries.sort((a, b) => a.seq - b.seq);
-  const bySeq = new Map<number, Entry>();
-  for (const e of entries) {
-    const had = bySeq.get(e.seq);
-    if (!had) { bySeq.set(e.seq, e); continue; }
-    if (!had.treeLeaf.equals(e.treeLeaf)) {
-      problems.push({ kind: 'altered', from: e.seq, to: e.seq, message: `altered: seq ${e.seq} is stored twice with different contents (${had.where}, ${e.where})` });
-      exact.push([e.seq, e.seq]);
+  // Unique seqs in order, each with the table row that holds it.
+  const order = t.sortedBySeq();
+  const seqs: number[] = [];
+  const rowOf: number[] = [];
+  for (const i of order) {
+    const q = t.seq[i]!;
+    if (seqs.length && seqs[seqs.length - 1] === q) {
+      const had = rowOf[rowOf.length - 1]!;
+      if (!t.leaf(had).equals(t.leaf(i))) {
+        problems.push({ kind: 'altered', from: q, to: q, message: `altered: seq ${q} is stored twice with different contents (${t.whereOf(had)}, ${t.whereOf(i)})` });
+        exact.push([q, q]);
+      }
+      continue;
     }
+    seqs.push(q);
+    rowOf.push(i);
   }
-  const seqs = [...bySeq.keys()];
   const maxSeq = seqs.length ? seqs[seqs.length - 1]! : 0;
+  /** The first and last present, not dropped seq within [a, b], or null. */
+  const presentIn = (a: number, b: number): [number, number] | null => {
+    let lo = lowerBound(seqs, a);
+    let hi = lowerBound(seqs, b + 1) - 1;
+    while (lo <= hi && isDropped(seqs[lo]!)) lo++;
+    while (hi >= lo && isDropped(seqs[hi]!)) hi--;
+    return lo <= hi ? [seqs[lo]!, seqs[hi]!] : null;
+  };
 
   // 3. Checkpoint roots against the records, narrowed by the frontiers where they differ.
   const cps = [...usable.values()].sort((a, b) => a.size - b.size || a.index - b.index);
@@ -150,6 +211,7 @@ export function verifySeal(
   const explained = (a: number, b: number) => exact.some(([x, y]) => x <= b && y >= a);
 
   let tree = new CompactRange();
+  let p = 0; // next position in seqs
   let broken = false;
   let goodSize = 0;
   let tainted = false;
@@ -158,9 +220,10 @@ export function verifySeal(
   for (const cp of cps) {
     if (!broken && cp.size >= tree.size) {
       while (tree.size < cp.size) {
-        const e = bySeq.get(tree.size + 1);
-        if (!e) { broken = true; breaks.push({ at: tree.size + 1, goodSize }); break; }
-        tree.append(e.treeLeaf);
+        while (p < seqs.length && seqs[p]! <= tree.size) p++;
+        if (seqs[p] !== tree.size + 1) { broken = true; breaks.push({ at: tree.size + 1, goodSize }); break; }
+        tree.append(t.leaf(rowOf[p]!));
+        p++;
       }
     }
     const resumable = cp.frontier && frontierOk(cp);
@@ -168,9 +231,9 @@ export function verifySeal(
       if (resumable) {
         const brokeAt = tree.size + 1;
         // Present records between the hole and this checkpoint could not be checked.
-        const unchecked = seqs.filter((s) => s >= brokeAt && s <= cp.size && !isDropped(s));
-        if (unchecked.length && broken) {
-          const a = unchecked[0]!, b = unchecked[unchecked.length - 1]!;
+        const unchecked = broken ? presentIn(brokeAt, cp.size) : null;
+        if (unchecked) {
+          const [a, b] = unchecked;
           if (!explained(a, b)) notes.push(`${range(a, b)} could not be checked: records before them that checkpoint #${cp.index} sealed are missing`);
         }
         tree = new CompactRange(cp.size, cp.frontier!);
@@ -214,9 +277,9 @@ export function verifySeal(
   const trunc = dataTrunc as VerifyProblem | null;
   const truncBreak = trunc ? breaks.find((b) => b.at === trunc.from) : undefined;
   if (trunc && trunc.from !== undefined && truncBreak) {
-    const after = seqs.filter((s) => s > truncBreak.goodSize && s < trunc.from! && !isDropped(s));
-    if (after.length) {
-      const a = after[0]!, b = after[after.length - 1]!;
+    const after = presentIn(truncBreak.goodSize + 1, trunc.from - 1);
+    if (after) {
+      const [a, b] = after;
       // Not a problem of its own: intact records sealed together with the cut ones look the same.
       notes.push(`${range(a, b)} are not covered by any checkpoint that verifies: checkpoint #${cps.find((c) => c.size >= trunc.to!)?.index} sealed them together with the missing ${range(trunc.from!, trunc.to!)} (records appended after a truncation look the same)`);
     }
@@ -224,17 +287,14 @@ export function verifySeal(
 
   // 4. The unsealed tail.
   let unsealed: VerifyReport['unsealed'] = null;
-  const tail = entries.filter((e) => e.seq > sealedSize);
-  if (tail.length) {
-    const seen = new Set<number>();
-    let first: number | null = null, last: number | null = null, lo = Infinity, hi = -Infinity, n = 0;
-    for (const e of tail) {
-      if (seen.has(e.seq)) continue;
-      seen.add(e.seq);
-      n++;
-      lo = Math.min(lo, e.seq); hi = Math.max(hi, e.seq);
-      first = first === null ? e.time : Math.min(first, e.time);
-      last = last === null ? e.time : Math.max(last, e.time);
+  const tailFrom = lowerBound(seqs, sealedSize + 1);
+  if (tailFrom < seqs.length) {
+    let first: number | null = null, last: number | null = null;
+    const lo = seqs[tailFrom]!, hi = maxSeq, n = seqs.length - tailFrom;
+    for (let k = tailFrom; k < seqs.length; k++) {
+      const time = t.time[rowOf[k]!]!;
+      first = first === null ? time : Math.min(first, time);
+      last = last === null ? time : Math.max(last, time);
     }
     unsealed = { count: n, firstTime: first, lastTime: last };
     if (opts.strict) {
