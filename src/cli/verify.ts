@@ -13,7 +13,7 @@ import { openArchiveSealSource } from '../store/archive/seal-source.js';
 import { parseAnchor, readCheckpointFile } from '../store/seal/checkpoint.js';
 import { exportPublicKey, keyIdOf, loadTrustedKey, publicKeyFromRaw, type PublicKeyInfo } from '../store/seal/keys.js';
 import { storeSealSourceOpener } from '../store/seal/registry.js';
-import { CHECKPOINT_FILE, SEAL_DEFAULTS } from '../store/seal/sealer.js';
+import { CHECKPOINT_FILE, SEAL_DEFAULTS, sealPaths } from '../store/seal/sealer.js';
 import type { Checkpoint, OpenStoreSealSource, SealSource, VerifyProblem, VerifyReport } from '../store/seal/types.js';
 import { verifySeal } from '../store/seal/verify.js';
 
@@ -87,7 +87,7 @@ export function runVerify(o: VerifyCliOptions, deps: VerifyDeps = {}): VerifyOut
   } catch (e) {
     return cannot(describeError(e));
   }
-  const sealDir = path.join(paths.storeDir, 'seal');
+  const sealDir = sealPaths(paths.storeDir, paths.keyDir).dir;
   let cpFile;
   try {
     cpFile = readCheckpointFile(path.join(sealDir, CHECKPOINT_FILE));
@@ -170,7 +170,7 @@ export function registerVerifyCommand(program: Command): void {
     .option('--archive-dir <dir>', 'the archive directory (default: from the config)')
     .option('--anchor <file>', 'NDJSON of checkpoint events kept elsewhere (repeatable)', (v: string, a: string[] = []) => [...a, v])
     .option('--key <file>', 'a pinned copy of the public key (from --export-key) to trust instead of the one on disk')
-    .option('--strict', 'an unsealed tail is a failure too')
+    .option('--strict', 'an unsealed tail, or a chain that ended without a clean stop over 2 heartbeats ago, is a failure too')
     .option('--json', 'print the report as one JSON object')
     .option('--export-key', 'print the public key (PEM) to keep off-host, and exit')
     .action((opts: VerifyCliOptions) => {

@@ -165,6 +165,14 @@ describe('sluice verify: tamper evidence', () => {
     assert.ok(lines.includes('truncated: seq 91..100 missing, sealed by checkpoint #6'), anchored.stdout);
     assert.ok(lines.some((l) => /^truncated: anchored checkpoints #6\.\.#7 \(up to size 100, .*\) missing from the local chain, which ends at #5/.test(l)), anchored.stdout);
     assert.ok(anchored.lines.includes(UNCHECKED_81_90), anchored.stdout);
+
+    // Without the forged records: nothing unsealed, only a chain that stopped; --strict fails on that.
+    s.db.prepare('DELETE FROM events WHERE seq > 80').run();
+    assert.equal(verify(s, {}, later).exitCode, 0);
+    const strict = verify(s, { strict: true }, later);
+    assert.equal(strict.exitCode, 1);
+    assert.match(strict.stdout, /^unsealed: the chain ends at checkpoint #5 \(count, 3600 s ago\) without a clean stop/m);
+    assert.equal(verify(s, { strict: true }, s.now + 60_000).exitCode, 0, 'a daemon between heartbeats is not stale');
   });
 
   test('CVE-2023-31439: old entries re-sealed with the newer key fail (the key was introduced after them)', async () => {

@@ -19,6 +19,11 @@ import type { Checkpoint, CheckpointReason, SealOptions, SealRecord, Sealer } fr
 
 export const CHECKPOINT_FILE = 'checkpoints.ndjson';
 
+/** Where the seal keeps its files for a store: checkpoints beside the store, keys under data_dir. */
+export function sealPaths(storeDir: string, dataDir: string): { dir: string; keyDir: string } {
+  return { dir: path.join(storeDir, 'seal'), keyDir: dataDir };
+}
+
 /** Defaults the store uses when its config does not say: 10,000 events / 10 s / 60 s. */
 export const SEAL_DEFAULTS = { everyEvents: 10_000, everyMs: 10_000, heartbeatMs: 60_000 } as const;
 

@@ -64,7 +64,7 @@ export interface Sealer {
   checkpoint(reason: CheckpointReason): Checkpoint;
   /** Number of records appended (the highest seq). */
   readonly size: number;
-  /** Seals a final 'stop' checkpoint when anything is unsealed, then closes. */
+  /** Seals a final 'stop' checkpoint (always: it marks a clean stop for verify), then closes. */
   close(): Promise<void>;
 }
 

@@ -305,6 +305,9 @@ export function verifySeal(
   if (lastLocal && lastLocal.reason !== 'stop') {
     const age = opts.now !== undefined ? opts.now - lastLocal.time : null;
     if (age !== null && opts.heartbeatMs && age > 2 * opts.heartbeatMs) {
+      if (opts.strict) {
+        problems.push({ kind: 'unsealed', from: lastLocal.size + 1, message: `unsealed: the chain ends at checkpoint #${lastLocal.index} (${lastLocal.reason}, ${Math.round(age / 1000)} s ago) without a clean stop: a crash, a stalled daemon, or newer checkpoints removed` });
+      }
       notes.push(`the last checkpoint #${lastLocal.index} (${lastLocal.reason}, ${iso(lastLocal.time)}) is ${Math.round(age / 1000)} s old and not a clean stop: a running daemon seals a heartbeat every ${Math.round(opts.heartbeatMs / 1000)} s; unless it crashed or is stopped, newer checkpoints were removed (an anchor would prove which)`);
     } else {
       notes.push(`the last checkpoint #${lastLocal.index} is '${lastLocal.reason}', not a clean stop (the daemon is running, or stopped without sealing)`);
