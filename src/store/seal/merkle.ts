@@ -168,3 +168,42 @@ function largestPowerOfTwoBelow(n: number): number {
   while (k * 2 < n) k *= 2;
   return k;
 }
+
+/** Consistency proof that the tree of the first `m` leaves is a prefix of the tree of all (RFC 6962 §2.1.2). */
+export function consistencyProof(leaves: Buffer[], m: number): Buffer[] {
+  const n = leaves.length;
+  if (m < 1 || m > n) throw new RangeError(`no consistency proof from size ${m} to ${n}`);
+  const sub = (m: number, lo: number, hi: number, complete: boolean): Buffer[] => {
+    if (m === hi - lo) return complete ? [] : [merkleRoot(leaves.slice(lo, hi))];
+    const k = largestPowerOfTwoBelow(hi - lo);
+    if (m <= k) return [...sub(m, lo, lo + k, complete), merkleRoot(leaves.slice(lo + k, hi))];
+    return [...sub(m - k, lo + k, hi, false), merkleRoot(leaves.slice(lo, lo + k))];
+  };
+  return sub(m, 0, n, true);
+}
+
+/** Checks a consistency proof between two signed roots (RFC 9162 §2.1.4.2), without the leaves. */
+export function verifyConsistency(m: number, n: number, rootM: Buffer, rootN: Buffer, proof: Buffer[]): boolean {
+  if (m < 1 || m > n) return false;
+  if (m === n) return proof.length === 0 && rootM.equals(rootN);
+  if (proof.length === 0) return false;
+  const path = (m & (m - 1)) === 0 ? [rootM, ...proof] : proof;
+  let fn = m - 1;
+  let sn = n - 1;
+  while (fn % 2 === 1) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); }
+  let fr = path[0]!;
+  let sr = path[0]!;
+  for (const c of path.slice(1)) {
+    if (sn === 0) return false;
+    if (fn % 2 === 1 || fn === sn) {
+      fr = nodeHash(c, fr);
+      sr = nodeHash(c, sr);
+      while (fn % 2 === 0 && fn !== 0) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); }
+    } else {
+      sr = nodeHash(sr, c);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return fr.equals(rootM) && sr.equals(rootN) && sn === 0;
+}

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { CompactRange, EMPTY_ROOT, inclusionProof, leafHash, merkleRoot, rfc6962Leaf, verifyInclusion } from '../../../src/store/seal/merkle.js';
+import { CompactRange, consistencyProof, EMPTY_ROOT, inclusionProof, verifyConsistency, leafHash, merkleRoot, rfc6962Leaf, verifyInclusion } from '../../../src/store/seal/merkle.js';
 import { prng } from '../../helpers/prng.js';
 
 // The leaves and roots of the CT/Trillian reference tests (RFC 6962 section 2.1).
@@ -84,6 +84,28 @@ describe('RFC 6962 Merkle tree', () => {
         assert.ok(!verifyInclusion(leaves[(i + 1) % 8]!, i, n, p, root));
       }
     }
+  });
+
+  test('consistency proofs: every prefix of trees up to 40 proves consistent; a changed leaf or root does not', () => {
+    const ls = Array.from({ length: 40 }, (_, i) => leafHash(i + 1, Buffer.from(`c${i}`)));
+    for (let n = 1; n <= ls.length; n++) {
+      const rootN = merkleRoot(ls.slice(0, n));
+      for (let m = 1; m <= n; m++) {
+        const rootM = merkleRoot(ls.slice(0, m));
+        const p = consistencyProof(ls.slice(0, n), m);
+        assert.ok(verifyConsistency(m, n, rootM, rootN, p), `${m} -> ${n}`);
+        if (m < n) {
+          const forged = ls.slice(0, n);
+          forged[m - 1] = leafHash(999, Buffer.from('x'));
+          assert.ok(!verifyConsistency(m, n, rootM, merkleRoot(forged), p), `forged ${m} -> ${n}`);
+          assert.ok(!verifyConsistency(m, n, rootN, rootN, p) || rootM.equals(rootN));
+        }
+      }
+    }
+    // RFC 6962 example: the proof from 3 to 7 leaves is [c, d, g, l] in the RFC's figure, four hashes.
+    assert.equal(consistencyProof(leaves.slice(0, 7), 3).length, 4);
+    assert.equal(consistencyProof(leaves.slice(0, 7), 4).length, 1);
+    assert.equal(consistencyProof(leaves.slice(0, 7), 6).length, 3);
   });
 
   test('leaf hashes bind the sequence number', () => {
