@@ -21,6 +21,7 @@ export class Metrics {
     for (const [component, b] of this.buffers) g.set({ component }, b.bytes);
   });
   readonly retries = this.counter('sluice_retries_total', 'Batches a destination will send again.', ['component']);
+  readonly apiAuthFailures = this.counter('sluice_api_auth_failures_total', 'API/UI requests refused by authentication, by reason (missing, invalid, rate_limited, csrf, forbidden).', ['reason']);
 
   private counter<L extends string>(name: string, help: string, labelNames: L[]): client.Counter<L> {
     return new client.Counter({ name, help, labelNames, registers: [this.registry] });

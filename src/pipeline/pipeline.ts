@@ -66,9 +66,9 @@ export class Pipeline {
         log('info', `source ${name}`, 'listening', { on: source.addresses().join(' ') });
       }
       if (config.api) {
-        pipeline.api = new ApiServer(config.api, metrics);
+        pipeline.api = new ApiServer(config.api, metrics, { dataDir, openMetrics: config.apiOpenMetrics });
         await pipeline.api.start();
-        log('info', 'api', 'serving /metrics and /health', { on: pipeline.api.url });
+        log('info', 'api', 'serving the web UI, /api/, /metrics and /health', { on: pipeline.api.url });
       }
     } catch (e) {
       await pipeline.stop();
