@@ -127,7 +127,7 @@
       if (gen !== generation) return;
       $('rows').replaceChildren();
       $('summary').textContent = '';
-      notice(e.column ? `query error at column ${e.column}: ${e.message}` : `search failed: ${e.message}`, 'error');
+      notice(e.column ? `query error (column ${e.column}): ${e.message}` : `search failed: ${e.message}`, "error");
       return;
     }
     loadFacets(gen);
