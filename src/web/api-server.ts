@@ -37,6 +37,9 @@ export interface ApiServerOptions {
   onAdminToken?: (token: string, file: string) => void;
 }
 
+/** Files the sign-in page loads before there is a session. */
+const PUBLIC_ASSETS = new Set(['login.js', 'style.css']);
+
 interface Caller {
   token: TokenRecord;
   session: Session | null;
@@ -176,7 +179,12 @@ export class ApiServer {
       } else res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}\n');
       return;
     }
-    if (url.startsWith('/ui/')) return this.serveAsset(res, method, url.slice(4));
+    if (url.startsWith('/ui/')) {
+      const name = url.slice(4);
+      // The sign-in page's own files are public; the app's need a session or a token.
+      if (!PUBLIC_ASSETS.has(name) && !(await this.authenticate(req, res, 'read'))) return;
+      return this.serveAsset(res, method, name);
+    }
     if (url === '/' || url === '/index.html') {
       if (method !== 'GET') return void res.writeHead(405, { allow: 'GET' }).end();
       // Without a session the page is the sign-in form, answered 401.

@@ -61,6 +61,8 @@ describe('web API: tokens and roles', () => {
     const page = await ui.text();
     assert.match(page, /id="login"/, 'the UI answers with the sign-in form');
     assert.doesNotMatch(page, /id="rows"/);
+    assert.equal((await fetch(t.url + '/ui/app.js')).status, 401, "the app's code needs a session too");
+    assert.equal((await fetch(t.url + '/ui/login.js')).status, 200, "the sign-in page's script does not");
     assert.ok((await t.metrics.value('sluice_api_auth_failures_total', { reason: 'missing' })) >= READ_ROUTES.length);
   });
 

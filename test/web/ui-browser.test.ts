@@ -21,6 +21,7 @@ const CHROMIUM = '/usr/bin/chromium';
 export const SCREENSHOT_DIR = process.env.SLUICE_SCREENSHOT_DIR ?? path.join(REPO, 'dist', 'screenshots');
 const XSS_IMG = '<img src=x onerror="window.__xss=1">';
 const XSS_SCRIPT = '<script>window.__xss=2</script>';
+const XSS_APP = '<svg onload="window.__xss=3">';
 
 const haveChromium = fs.existsSync(CHROMIUM);
 if (!haveChromium && process.env.SLUICE_REQUIRE_ALL === '1') throw new Error(`SLUICE_REQUIRE_ALL=1: ${CHROMIUM} is missing (apt-get install chromium)`);
@@ -43,7 +44,7 @@ describe('web UI in chromium', { skip: haveChromium ? false : `${CHROMIUM} is no
       specs.push({ time: now - (240 - i) * 14_000, host: `web-0${(i % 3) + 1}`, app: ['nginx', 'sshd', 'cron'][i % 3 === 0 ? 0 : i % 2 ? 1 : 2]!, severity: i % 8 === 0 ? 3 : 6, message: `GET /item/${i} ${i % 8 === 0 ? 'failed' : 'ok'} in ${i % 50} ms`, sd: { 'req@1': { id: `r${i}` } } });
     }
     specs.push({ time: now - 5000, host: 'evil', app: 'x', message: XSS_IMG });
-    specs.push({ time: now - 4000, host: 'evil', app: 'x', message: XSS_SCRIPT });
+    specs.push({ time: now - 4000, host: 'evil', app: XSS_APP, message: XSS_SCRIPT });
     store.add(specs);
     t = await startApi(store);
     ctx = await chromium.launchPersistentContext(tempDir('chromium'), {
@@ -89,12 +90,16 @@ describe('web UI in chromium', { skip: haveChromium ? false : `${CHROMIUM} is no
     const msgs = await rowMessages();
     assert.ok(msgs.includes(XSS_IMG), 'the <img> message is shown literally');
     assert.ok(msgs.includes(XSS_SCRIPT), 'the <script> message is shown literally');
-    assert.equal(await page.$$eval('#rows img, #rows script', (els) => els.length), 0, 'no element made from log text');
+    assert.equal(await page.$$eval('#rows img, #rows script, #rows svg', (els) => els.length), 0, 'no element made from log text');
+    await page.waitForSelector('#facets .facet[data-field="app"] .facet-value');
+    const apps = await page.$$eval('#facets .facet[data-field="app"] .v', (els) => els.map((e) => e.textContent));
+    assert.ok(apps.includes(XSS_APP), `the facet shows the app name as text: ${apps}`);
+    assert.equal(await page.$$eval('#facets svg, #facets img', (els) => els.length), 0);
     // Expanding the rows puts the text in more places (fields table, JSON).
     for (const m of [XSS_IMG, XSS_SCRIPT]) {
       await page.locator('#rows > li.row .line', { hasText: m }).first().click();
     }
-    assert.equal(await page.$$eval('#rows img, #rows script', (els) => els.length), 0);
+    assert.equal(await page.$$eval('#rows img, #rows script, #rows svg', (els) => els.length), 0);
     assert.equal(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined, 'no injected script set the flag');
     assert.deepEqual(await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp), [], 'nothing even tried (no CSP violation)');
   });
