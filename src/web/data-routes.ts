@@ -1,12 +1,13 @@
 // The read routes over a StoreReader: search, hits, facets, fields, context.
 
 import type http from 'node:http';
-import { parseQuery } from '../store/query/parse.js';
+import { fieldName, parseQuery } from '../store/query/parse.js';
+import { aggregates } from '../store/query/pipes.js';
 import type { Query } from '../store/query/ast.js';
 import type { StoredEvent, StoreReader } from '../store/types.js';
 import { chooseStep, fillBuckets, storeStepMs } from './hits-step.js';
 import { sendJson } from './http-util.js';
-import { fieldName, parseFieldRef, parseInteger, parseRange, ParamError } from './params.js';
+import { parseFieldRef, parseInteger, parseRange, ParamError } from './params.js';
 
 export const SEARCH_LIMIT_DEFAULT = 100;
 export const SEARCH_LIMIT_MAX = 1000;
@@ -16,11 +17,6 @@ export function queryParam(p: URLSearchParams): Query {
   const q = p.get('q') ?? '';
   if (q.length > 4096) throw new ParamError('q', 'q is longer than 4096 characters');
   return parseQuery(q);
-}
-
-/** True when the query ends in stats or top: rows rather than events. */
-export function aggregates(q: Query): boolean {
-  return q.pipes.some((p) => p.kind === 'stats' || p.kind === 'top');
 }
 
 export function eventOut(e: StoredEvent): { seq: number; time: number; event: StoredEvent['event']; archived?: boolean } {

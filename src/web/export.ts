@@ -5,7 +5,7 @@ import type http from 'node:http';
 import type { EventJson } from '../event/log-event.js';
 import type { Query } from '../store/query/ast.js';
 import type { StoreReader, TimeRange } from '../store/types.js';
-import { aggregates } from './data-routes.js';
+import { aggregates } from '../store/query/pipes.js';
 import { drained, SECURITY_HEADERS } from './http-util.js';
 
 const PAGE = 1000;

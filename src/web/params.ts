@@ -74,7 +74,3 @@ export function parseFieldRef(name: string, param = 'fields'): FieldRef {
   }
   throw new ParamError(param, `unknown field ${JSON.stringify(name)}: use host, app, procid, msgid, facility, severity, source, transport, sd.ID.PARAM or fields.NAME`);
 }
-
-export function fieldName(f: FieldRef): string {
-  return f.kind === 'builtin' ? f.name : f.kind === 'sd' ? `sd.${f.id}.${f.param}` : `fields.${f.name}`;
-}

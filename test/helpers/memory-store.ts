@@ -6,7 +6,9 @@
 
 import type { EventJson } from '../../src/event/log-event.js';
 import type { FieldRef, Query } from '../../src/store/query/ast.js';
-import { applyPipes, compileMatcher, fieldValue } from '../../src/store/query/match.js';
+import { compileMatcher, groupValue } from '../../src/store/query/match.js';
+import { fieldName } from '../../src/store/query/parse.js';
+import { applyPipes } from '../../src/store/query/pipes.js';
 import type { AggregateResult, FacetValue, HitBucket, Notice, SearchRequest, SearchResult, StoredEvent, StoreReader, TimeRange } from '../../src/store/types.js';
 
 export interface EventSpec {
@@ -38,10 +40,6 @@ export function makeEvent(s: EventSpec): EventJson {
     source: { name: s.source ?? 'net', transport: 'tcp', address: '127.0.0.1', port: 5140, tls_peer: null },
     fields: s.fields ?? {},
   };
-}
-
-function refName(f: FieldRef): string {
-  return f.kind === 'builtin' ? f.name : f.kind === 'sd' ? `sd.${f.id}.${f.param}` : `fields.${f.name}`;
 }
 
 export class MemoryStore implements StoreReader {
@@ -101,7 +99,10 @@ export class MemoryStore implements StoreReader {
   }
 
   async aggregate(query: Query, range: TimeRange): Promise<AggregateResult> {
-    return { rows: applyPipes(query.pipes, this.matching(query, range).map((e) => e.event)), notices: [] };
+    // Newest first, as the stores search, so `| limit` alone keeps the newest.
+    const events = this.matching(query, range).sort((a, b) => b.time - a.time || b.seq - a.seq).map((e) => e.event);
+    const r = applyPipes(query, events);
+    return { rows: r.kind === 'rows' ? r.rows : [], notices: [] };
   }
 
   async hits(query: Query, range: TimeRange, stepMs: number): Promise<{ buckets: HitBucket[]; notices: Notice[] }> {
@@ -121,10 +122,10 @@ export class MemoryStore implements StoreReader {
     for (const f of fields) {
       const counts = new Map<string | number | null, number>();
       for (const e of events) {
-        const v = fieldValue(e.event, f) as string | number | null;
+        const v = groupValue(e.event, f);
         counts.set(v, (counts.get(v) ?? 0) + 1);
       }
-      out.set(refName(f), [...counts].sort((a, b) => b[1] - a[1]).slice(0, limit).map(([value, count]) => ({ value, count })));
+      out.set(fieldName(f), [...counts].sort((a, b) => b[1] - a[1]).slice(0, limit).map(([value, count]) => ({ value, count })));
     }
     return { facets: out, notices: [] };
   }

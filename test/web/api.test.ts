@@ -68,6 +68,19 @@ describe('web API: read routes', () => {
     for (const e of r2.body.events) assert.ok(e.time >= NOW - 100 * MIN && e.time < NOW - 90 * MIN);
   });
 
+  it('a query ending in | stats or | top answers rows', async () => {
+    const r = await getJson(`${t.url}/api/search?since=24h&q=${encodeURIComponent('failed | stats count() by (host)')}`, t.admin);
+    assert.equal(r.status, 200);
+    assert.equal(r.body.events, undefined);
+    assert.deepEqual(r.body.rows.map((x: { count: number }) => x.count), [10, 10, 10]);
+    assert.ok(r.body.rows.every((x: { host: string }) => /^web-0[0-2]$/.test(x.host)));
+    const top = await getJson(`${t.url}/api/search?since=24h&q=${encodeURIComponent('| top 1 app')}`, t.admin);
+    assert.equal(top.body.rows.length, 1);
+    assert.equal(top.body.rows[0].count, 150);
+    const csv = await (await fetch(`${t.url}/api/export?since=24h&format=csv&q=${encodeURIComponent('| top 2 host')}`, { headers: { authorization: `Bearer ${t.admin}` } })).text();
+    assert.deepEqual(csv.split('\r\n').filter(Boolean).map((l) => l.split(',').at(-1)), ['count', '100', '100']);
+  });
+
   it('a query error answers 400 with the column', async () => {
     const r = await getJson(`${t.url}/api/search?q=${encodeURIComponent('failed nosuchfield:x')}`, t.admin);
     assert.equal(r.status, 400);
