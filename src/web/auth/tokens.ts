@@ -52,7 +52,7 @@ export class TokenStore {
   ensureAdmin(): string | null {
     this.refresh();
     if (this.records.length > 0) return null;
-    return this.create('admin', 'admin').token;
+    return this.locked(() => (this.records.length > 0 ? null : this.createLocked('admin', this.records.some((r) => r.name === 'admin') ? undefined : 'admin').token));
   }
 
   list(): TokenRecord[] {
@@ -80,7 +80,10 @@ export class TokenStore {
 
   create(role: Role, name?: string): { record: TokenRecord; token: string } {
     if (!ROLES.includes(role)) throw new SluiceError('SLUICE_ERR_USAGE', `token role must be read or admin, not ${JSON.stringify(role)}`);
-    this.refresh();
+    return this.locked(() => this.createLocked(role, name));
+  }
+
+  private createLocked(role: Role, name?: string): { record: TokenRecord; token: string } {
     const id = crypto.randomBytes(4).toString('hex');
     const n = name ?? `${role}-${id}`;
     if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(n)) throw new SluiceError('SLUICE_ERR_USAGE', `token name ${JSON.stringify(n)} must be 1-64 letters, digits, _ . @ -`);
@@ -93,11 +96,44 @@ export class TokenStore {
 
   /** Revokes by id or name; returns the revoked record, or null when none matched. */
   revoke(idOrName: string): TokenRecord | null {
-    this.refresh();
+    return this.locked(() => this.revokeLocked(idOrName));
+  }
+
+  private revokeLocked(idOrName: string): TokenRecord | null {
     const r = this.records.find((x) => x.id === idOrName) ?? this.records.find((x) => x.name === idOrName);
     if (!r) return null;
     this.write(this.records.filter((x) => x !== r));
     return r;
+  }
+
+  /**
+   * Runs a read-modify-write of the file under a lock file, so `sluice token` and the daemon's
+   * admin routes cannot lose each other's changes. A lock older than 10 s is a crashed writer's.
+   */
+  private locked<T>(fn: () => T): T {
+    const lock = `${this.file}.lock`;
+    fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
+    const end = Date.now() + 5000;
+    for (;;) {
+      try {
+        fs.closeSync(fs.openSync(lock, 'wx', 0o600));
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      try {
+        if (Date.now() - fs.statSync(lock).mtimeMs > 10_000) { fs.rmSync(lock, { force: true }); continue; }
+      } catch { /* gone meanwhile: try again */ }
+      if (Date.now() > end) throw new SluiceError('SLUICE_ERR_TOKEN_FILE', `${lock} is held by another sluice token command; remove it if none is running`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    }
+    try {
+      this.stamp = '';
+      this.refresh();
+      return fn();
+    } finally {
+      fs.rmSync(lock, { force: true });
+    }
   }
 
   private refresh(): void {

@@ -332,8 +332,11 @@
   function startTail() {
     stopTail();
     const params = new URLSearchParams({ q: state.q });
-    const first = $('rows').querySelector('li.row');
-    if (first) params.set('after', first.dataset.seq);
+    // Continue after the newest stored event on the page (seq is arrival order), so nothing
+    // that arrives while the stream connects is missed.
+    let maxSeq = 0;
+    for (const li of $('rows').querySelectorAll('li.row')) maxSeq = Math.max(maxSeq, Number(li.dataset.seq));
+    if (maxSeq > 0) params.set('after', String(maxSeq));
     const source = new EventSource(`/api/tail?${params}`);
     tail = { source, paused: false, buffer: [] };
     $('tail-toggle').setAttribute('aria-pressed', 'true');
