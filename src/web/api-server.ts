@@ -169,6 +169,10 @@ export class ApiServer {
     const url = q < 0 ? full : full.slice(0, q);
     const params = new URLSearchParams(q < 0 ? '' : full.slice(q + 1));
     const method = req.method ?? 'GET';
+    if (!this.hostAllowed(req.headers.host)) {
+      // A page elsewhere whose name was rebound to 127.0.0.1 would send its own name here.
+      return sendError(res, 421, 'SLUICE_ERR_HOST', `Host ${JSON.stringify(req.headers.host ?? '')} is not this server's name: use ${this.url}`);
+    }
 
     if (url === '/metrics' || url === '/health') {
       if (method !== 'GET') return void res.writeHead(405, { allow: 'GET' }).end();
@@ -282,6 +286,18 @@ export class ApiServer {
     }
     if (role === 'admin' && caller.token.role !== 'admin') return this.refuse(res, 403, 'forbidden', 'this route needs an admin token');
     return caller;
+  }
+
+  /**
+   * On a loopback listener only loopback names are this server (DNS rebinding defence); on
+   * another address any name may reach it, and the token is the defence.
+   */
+  private hostAllowed(host: string | undefined): boolean {
+    const bound = this.address.host;
+    if (!(isLoopback(bound) || bound === 'localhost')) return true;
+    if (!host) return false;
+    const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d+$/, '');
+    return name === 'localhost' || name === '[::1]' || isLoopback(name) || name === bound;
   }
 
   private sameOrigin(req: http.IncomingMessage): boolean {

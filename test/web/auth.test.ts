@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { setLogSink } from '../../src/log.js';
 import { TOKEN_FILE } from '../../src/web/auth/tokens.js';
@@ -163,6 +164,17 @@ describe('web API: tokens and roles', () => {
     assert.equal(out.status, 200);
     assert.match(out.headers.get('set-cookie')!, /Max-Age=0/);
     assert.equal((await fetch(`${t.url}/api/search`, { headers: { cookie } })).status, 401);
+  });
+
+  it('on loopback only loopback Host names are answered (DNS rebinding)', async () => {
+    const port = new URL(t.url).port;
+    const status = (host: string) => new Promise<number>((resolve, reject) => {
+      const r = http.get({ host: '127.0.0.1', port, path: '/metrics', headers: { host } }, (res) => { res.resume(); resolve(res.statusCode!); });
+      r.on('error', reject);
+    });
+    assert.equal(await status(`evil.example:${port}`), 421);
+    assert.equal(await status(`127.0.0.1:${port}`), 200);
+    assert.equal(await status(`localhost:${port}`), 200);
   });
 
   it('security headers on the UI and the API', async () => {
