@@ -122,8 +122,9 @@ export class MemoryStore implements StoreReader {
     for (const f of fields) {
       const counts = new Map<string | number | null, number>();
       for (const e of events) {
+        // As the stores answer: `| top limit field`, absent values left out.
         const v = groupValue(e.event, f);
-        counts.set(v, (counts.get(v) ?? 0) + 1);
+        if (v !== null) counts.set(v, (counts.get(v) ?? 0) + 1);
       }
       out.set(fieldName(f), [...counts].sort((a, b) => b[1] - a[1]).slice(0, limit).map(([value, count]) => ({ value, count })));
     }
