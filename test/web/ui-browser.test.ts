@@ -186,6 +186,22 @@ describe('web UI in chromium', { skip: haveChromium ? false : `${CHROMIUM} is no
     assert.ok(times.every((x) => x >= from - 1 && x < to), 'every row inside the dragged range');
   });
 
+  it('the range picker takes an absolute from/to (UTC) and puts it in the URL', async () => {
+    await page.selectOption('#range', 'custom');
+    await page.waitForSelector('#absolute:not([hidden])');
+    const from = new Date(Date.now() - 20 * 60_000), to = new Date(Date.now() - 10 * 60_000);
+    await page.fill('#from', from.toISOString().slice(0, 19));
+    await page.fill('#to', to.toISOString().slice(0, 19));
+    await page.fill('#q', '');
+    await page.click('#go');
+    await page.waitForFunction((f) => new URL(location.href).searchParams.get('from') === f, from.toISOString().slice(0, 19) + '.000Z');
+    await page.waitForFunction(() => document.getElementById('summary')!.textContent !== 'searching…');
+    const times = await page.$$eval('#rows > li.row .time', (els) => els.map((e) => Date.parse(e.textContent!.replace(' ', 'T') + 'Z')));
+    const lo = Math.floor(from.getTime() / 1000) * 1000, hi = Math.floor(to.getTime() / 1000) * 1000;
+    assert.ok(times.length >= 40 && times.length <= 45, `about 10 minutes of events at one per 14 s: ${times.length}`);
+    assert.ok(times.every((x) => x >= lo && x < hi));
+  });
+
   it('live tail shows arriving events; pause holds them and keeps the rows where they are', async () => {
     await page.selectOption('#range', '1h');
     await page.fill('#q', '');
