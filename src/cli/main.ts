@@ -8,6 +8,7 @@ import { registerParseCommand } from './parse.js';
 import { registerReloadCommand } from './reload.js';
 import { registerRunCommand } from './run.js';
 import { registerSendCommand } from './send/index.js';
+import { registerTokenCommand } from './token.js';
 import { registerValidateCommand } from './validate.js';
 import { registerVerifyCommand } from './verify.js';
 
@@ -25,6 +26,7 @@ registerImportSyslogConfCommand(program);
 registerSendCommand(program);
 registerBenchCommand(program);
 registerVerifyCommand(program);
+registerTokenCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -40,6 +40,8 @@ export interface SluiceConfig {
   file: string;
   dataDir: string;
   api: ListenAddress | null;
+  /** /metrics and /health open to loopback clients without a token. */
+  apiOpenMetrics: boolean;
   sources: Map<string, { kind: SourceKind; config: { type: string } }>;
   destinations: Map<string, { kind: DestinationKind; config: OuterConfig }>;
   filters: Map<string, Filter>;
@@ -51,7 +53,10 @@ const nameList = z.union([z.string(), z.array(z.string()).min(1)]).transform((v)
 
 const topSchema = z.object({
   data_dir: z.string().default('./data').describe('where state lives: disk buffers, dead letters, the store'),
-  api: z.union([z.literal(false), z.object({ listen: z.string().default('http://127.0.0.1:8514') }).strict()])
+  api: z.union([z.literal(false), z.object({
+    listen: z.string().default('http://127.0.0.1:8514'),
+    open_metrics: z.boolean().default(true).describe('/metrics and /health answer loopback clients without a token (false: a token always)'),
+  }).strict()])
     .prefault({}).describe('HTTP endpoint for /metrics and /health (false to disable)'),
   sources: z.record(z.string(), z.any()).default({}),
   filters: z.record(z.string(), z.string()).default({}),
@@ -103,6 +108,7 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
     file,
     dataDir: raw.data_dir,
     api: null,
+    apiOpenMetrics: raw.api === false ? true : raw.api.open_metrics,
     sources: new Map(),
     destinations: new Map(),
     filters: new Map(),

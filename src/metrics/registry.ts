@@ -24,6 +24,7 @@ export class Metrics {
   readonly configGeneration = this.gauge('sluice_config_generation', 'Config generation running: 1 at start, +1 per applied reload.', []);
   readonly configLastReload = this.gauge('sluice_config_last_reload_timestamp_seconds', 'When a reload was last applied (0: never).', []);
   readonly configLastReloadFailure = this.gauge('sluice_config_last_reload_failure_timestamp_seconds', 'When a reload last failed and the running config was kept (0: never).', []);
+  readonly apiAuthFailures = this.counter('sluice_api_auth_failures_total', 'API/UI requests refused by authentication, by reason (missing, invalid, rate_limited, csrf, forbidden).', ['reason']);
 
   private counter<L extends string>(name: string, help: string, labelNames: L[]): client.Counter<L> {
     return new client.Counter({ name, help, labelNames, registers: [this.registry] });

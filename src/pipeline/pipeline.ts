@@ -87,9 +87,9 @@ export class Pipeline {
   }
 
   private async startApi(config: SluiceConfig): Promise<void> {
-    this.api = new ApiServer(config.api!, this.metrics);
+    this.api = new ApiServer(config.api!, this.metrics, { dataDir: this.dataDir, openMetrics: config.apiOpenMetrics });
     await this.api.start();
-    log('info', 'api', 'serving /metrics and /health', { on: this.api.url });
+    log('info', 'api', 'serving the web UI, /api/, /metrics and /health', { on: this.api.url });
   }
 
   private paths(config: SluiceConfig): LogPath[] {
