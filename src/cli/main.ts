@@ -5,6 +5,7 @@ import { describeError, isSluiceError } from '../errors.js';
 import { registerBenchCommand } from './bench.js';
 import { registerImportSyslogConfCommand } from './import-syslog-conf.js';
 import { registerParseCommand } from './parse.js';
+import { registerQueryCommand } from './query.js';
 import { registerRunCommand } from './run.js';
 import { registerSendCommand } from './send/index.js';
 import { registerValidateCommand } from './validate.js';
@@ -21,6 +22,7 @@ registerParseCommand(program);
 registerImportSyslogConfCommand(program);
 registerSendCommand(program);
 registerBenchCommand(program);
+registerQueryCommand(program);
 
 try {
   await program.parseAsync(process.argv);
