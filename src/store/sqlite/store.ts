@@ -35,6 +35,10 @@ export interface EmbeddedStoreOptions {
 }
 
 const HASH_BYTES = 32;
+/** Events per transaction handed to the writer thread (a batch is pipelined in chunks). */
+const CHUNK_EVENTS = 1024;
+
+const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 interface Group { day: string; events: LogEvent[] }
 
@@ -50,6 +54,7 @@ export class EmbeddedStore {
   private readonly worker: Worker | null;
   private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   private requestId = 0;
+  private readonly writer = new RecordWriter(1 << 20);
   private closed = false;
 
   private constructor(readonly dir: string, private readonly opts: EmbeddedStoreOptions, sealer: Sealer, lastSeq: number) {
@@ -109,10 +114,21 @@ export class EmbeddedStore {
     this.busy = true;
     try {
       const groups = groupByDay(events);
-      const jobs: WriteJob[] = [];
-      for (const g of groups) jobs.push(this.encode(g));
+      // Chunks go to the writer thread as soon as they are encoded, so the next chunk is
+      // encoded (and the sockets read) while SQLite commits the previous one.
+      const commits: Promise<void>[] = [];
+      for (const g of groups) {
+        for (let i = 0; i < g.events.length; i += CHUNK_EVENTS) {
+          if (commits.length > 0) await yieldToIo();
+          const c = this.commit(this.encode(g.day, g.events, i, Math.min(g.events.length, i + CHUNK_EVENTS)));
+          c.catch(() => {});
+          commits.push(c);
+          // Inline, a failed chunk must stop the rest (no later chunk may commit after it).
+          if (this.inline) await c.catch((e: unknown) => { this.broken = describeError(e); throw e; });
+        }
+      }
       try {
-        await this.commit(jobs);
+        await Promise.all(commits);
       } catch (e) {
         // The sealer holds leaves that may not be stored: drop it and rebuild before the next write.
         this.broken = describeError(e);
@@ -132,12 +148,14 @@ export class EmbeddedStore {
     }
   }
 
-  private encode(g: Group): WriteJob {
-    const w = new RecordWriter(64 * 1024 + g.events.length * 700);
+  private encode(day: string, events: LogEvent[], from: number, to: number): WriteJob {
+    const w = this.writer;
+    w.pos = 0;
     const starts: number[] = [];
     const ends: number[] = [];
     const hashAt: number[] = [];
-    for (const ev of g.events) {
+    for (let k = from; k < to; k++) {
+      const ev = events[k]!;
       const seq = this.nextSeq++;
       const json = ev.toJSON();
       const received = ev.receivedAt;
@@ -183,7 +201,7 @@ export class EmbeddedStore {
     }
     const buf = w.buf;
     const records: SealRecord[] = new Array(starts.length);
-    const first = this.nextSeq - g.events.length;
+    const first = this.nextSeq - (to - from);
     for (let i = 0; i < starts.length; i++) records[i] = { seq: first + i, bytes: buf.subarray(starts[i], ends[i]) };
     const hashes = this.sealer.append(records);
     if (hashes.length !== records.length) throw new SluiceError('SLUICE_ERR_STORE', `sealer returned ${hashes.length} hashes for ${records.length} records`);
@@ -192,27 +210,38 @@ export class EmbeddedStore {
       if (h.length !== HASH_BYTES) throw new SluiceError('SLUICE_ERR_STORE', `sealer returned a ${h.length}-byte leaf hash (expected ${HASH_BYTES})`);
       h.copy(buf, hashAt[i]!);
     }
-    return { day: g.day, buf: buf.subarray(0, w.pos), count: g.events.length };
+    // A copy: the writer is reused, and the copy's memory moves to the writer thread.
+    return { day, buf: Buffer.from(buf.subarray(0, w.pos)), count: to - from };
   }
 
-  private commit(jobs: WriteJob[]): Promise<void> {
+  private commit(job: WriteJob): Promise<void> {
     if (this.inline) {
-      for (const j of jobs) this.inline.write(j);
-      return Promise.resolve();
+      try {
+        this.inline.write(job);
+        return Promise.resolve();
+      } catch (e) {
+        return Promise.reject(new SluiceError('SLUICE_ERR_STORE', `store ${this.dir}: commit failed: partition ${job.day}: ${describeError(e)}`));
+      }
     }
     const id = ++this.requestId;
-    const transfer: ArrayBuffer[] = [];
-    const req: WorkerRequest = {
-      id,
-      jobs: jobs.map((j) => {
-        const copy = new Uint8Array(j.buf);
-        transfer.push(copy.buffer);
-        return { day: j.day, buf: copy, count: j.count };
-      }),
-    };
+    const buf = job.buf;
+    const req: WorkerRequest = { id, job: { day: job.day, buf: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), count: job.count } };
     return new Promise<void>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker!.postMessage(req, transfer);
+      // Buffer.from of more than half the pool size owns its ArrayBuffer: safe to transfer.
+      if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) this.worker!.postMessage(req, [buf.buffer as ArrayBuffer]);
+      else this.worker!.postMessage(req);
+    });
+  }
+
+  /** A control message to the writer thread, answered with id -1. */
+  private send(msg: 'close' | 'reset'): Promise<void> {
+    const w = this.worker!;
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 5000);
+      const on = (r: WorkerReply) => { if (r.id === -1) { clearTimeout(t); w.off('message', on); resolve(); } };
+      w.on('message', on);
+      w.postMessage(msg);
     });
   }
 
@@ -230,6 +259,8 @@ export class EmbeddedStore {
     const sealer = await this.opts.openSealer();
     this.sealer = sealer;
     this.nextSeq = catchUp(this.dir, sealer, last);
+    if (this.worker) await this.send('reset');
+    else this.inline?.close();
     this.broken = null;
   }
 
@@ -267,11 +298,7 @@ export class EmbeddedStore {
     if (this.inline) this.inline.close();
     if (this.worker) {
       const w = this.worker;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 5000);
-        w.once('message', () => { clearTimeout(t); resolve(); });
-        w.postMessage('close');
-      });
+      await this.send('close');
       await w.terminate();
     }
   }

@@ -5,28 +5,35 @@ import { PartitionWriter } from './partition-writer.js';
 
 export interface WorkerRequest {
   id: number;
-  jobs: { day: string; buf: Uint8Array; count: number }[];
+  job: { day: string; buf: Uint8Array; count: number };
 }
 
 export type WorkerReply = { id: number; ok: true } | { id: number; ok: false; error: string };
 
 const writer = new PartitionWriter((workerData as { dir: string }).dir);
+/**
+ * After a failed job every later one is refused until the store resets: a chunk must never
+ * commit after an earlier one failed, or its sequence numbers would leave a gap.
+ */
+let failed: string | null = null;
 
-parentPort!.on('message', (msg: WorkerRequest | 'close') => {
-  if (msg === 'close') {
+parentPort!.on('message', (msg: WorkerRequest | 'close' | 'reset') => {
+  if (msg === 'close' || msg === 'reset') {
     writer.close();
+    failed = null;
     parentPort!.postMessage({ id: -1, ok: true } satisfies WorkerReply);
     return;
   }
-  let i = 0;
+  if (failed !== null) {
+    parentPort!.postMessage({ id: msg.id, ok: false, error: `not written: an earlier commit failed (${failed})` } satisfies WorkerReply);
+    return;
+  }
+  const j = msg.job;
   try {
-    for (; i < msg.jobs.length; i++) {
-      const j = msg.jobs[i]!;
-      writer.write({ day: j.day, buf: Buffer.from(j.buf.buffer, j.buf.byteOffset, j.buf.byteLength), count: j.count });
-    }
+    writer.write({ day: j.day, buf: Buffer.from(j.buf.buffer, j.buf.byteOffset, j.buf.byteLength), count: j.count });
     parentPort!.postMessage({ id: msg.id, ok: true } satisfies WorkerReply);
   } catch (e) {
-    // Jobs before i are committed; the store learns how far it got from the database itself.
-    parentPort!.postMessage({ id: msg.id, ok: false, error: `partition ${msg.jobs[i]?.day}: ${(e as Error).message}` } satisfies WorkerReply);
+    failed = `partition ${j.day}: ${(e as Error).message}`;
+    parentPort!.postMessage({ id: msg.id, ok: false, error: failed } satisfies WorkerReply);
   }
 });
