@@ -189,7 +189,7 @@ export class SqliteStoreReader implements StoreReader {
     const counts = new Map<number, number>();
     const add = (b: number, n: number) => counts.set(b, (counts.get(b) ?? 0) + n);
     if (plan.matcher === null) {
-      const sql = `SELECT (time / ?) * ? AS b, count(*) AS n FROM events WHERE time >= ? AND time < ? AND (${plan.where}) GROUP BY b`;
+      const sql = `SELECT (time / CAST(? AS INTEGER)) * CAST(? AS INTEGER) AS b, count(*) AS n FROM events WHERE time >= ? AND time < ? AND (${plan.where}) GROUP BY b`;
       for (const p of this.partitions(range)) {
         for (const r of this.db(p).prepare(sql).all(step, step, range.from, range.to, ...plan.params) as { b: number; n: number }[]) add(r.b, r.n);
       }
