@@ -133,9 +133,10 @@ export class SqliteStoreReader implements StoreReader {
     if (plan.matcher === null && cols.every((c) => c !== null)) {
       const sel = cols.map((c, i) => `${c} AS k${i}`);
       const group = cols.length ? ` GROUP BY ${cols.map((_, i) => `k${i}`).join(', ')}` : '';
-      const sql = `SELECT ${[...sel, 'count(*) AS n'].join(', ')} FROM events WHERE time >= ? AND time < ? AND (${plan.where})${group}`;
       for (const p of this.partitions(range)) {
-        const rows = this.db(p).prepare(sql).all(range.from, range.to, ...plan.params) as Record<string, string | number | null>[];
+        const [within, times] = timeClause(p, range);
+        const sql = `SELECT ${[...sel, 'count(*) AS n'].join(', ')} FROM events WHERE ${within} AND (${plan.where})${group}`;
+        const rows = this.db(p).prepare(sql).all(...times, ...plan.params) as Record<string, string | number | null>[];
         for (const r of rows) {
           if (r.n === 0) continue;
           add(cols.map((_, i) => r[`k${i}`] ?? null), r.n as number);
@@ -189,9 +190,10 @@ export class SqliteStoreReader implements StoreReader {
     const counts = new Map<number, number>();
     const add = (b: number, n: number) => counts.set(b, (counts.get(b) ?? 0) + n);
     if (plan.matcher === null) {
-      const sql = `SELECT (time / CAST(? AS INTEGER)) * CAST(? AS INTEGER) AS b, count(*) AS n FROM events WHERE time >= ? AND time < ? AND (${plan.where}) GROUP BY b`;
       for (const p of this.partitions(range)) {
-        for (const r of this.db(p).prepare(sql).all(step, step, range.from, range.to, ...plan.params) as { b: number; n: number }[]) add(r.b, r.n);
+        const [within, times] = timeClause(p, range);
+        const sql = `SELECT (time / CAST(? AS INTEGER)) * CAST(? AS INTEGER) AS b, count(*) AS n FROM events WHERE ${within} AND (${plan.where}) GROUP BY b`;
+        for (const r of this.db(p).prepare(sql).all(step, step, ...times, ...plan.params) as { b: number; n: number }[]) add(r.b, r.n);
       }
     } else {
       const deadline = performance.now() + this.budgetMs;
@@ -233,11 +235,11 @@ export class SqliteStoreReader implements StoreReader {
     const builtins: [string, string][] = [['host', 'host'], ['app', 'app'], ['procid', 'procid'], ['msgid', 'msgid'], ['facility', 'facility'], ['severity', 'severity'], ['source', 'source'], ['transport', 'transport']];
     const totals = new Map<string, number>();
     const add = (name: string, n: number) => { if (n > 0) totals.set(name, (totals.get(name) ?? 0) + n); };
-    const countSql = `SELECT count(*) AS message, ${builtins.map(([n, c]) => `count(${c}) AS ${n}`).join(', ')} FROM events WHERE time >= ? AND time < ?`;
     let sampled = 0;
     for (const p of this.partitions(range)) {
       const db = this.db(p);
-      const r = db.prepare(countSql).get(range.from, range.to) as Record<string, number>;
+      const [within, times] = timeClause(p, range);
+      const r = db.prepare(`SELECT count(*) AS message, ${builtins.map(([n, c]) => `count(${c}) AS ${n}`).join(', ')} FROM events WHERE ${within}`).get(...times) as Record<string, number>;
       for (const [k, v] of Object.entries(r)) add(k, v);
       if (sampled >= FIELD_SAMPLE) continue;
       const rows = db.prepare('SELECT event FROM events WHERE time >= ? AND time < ? ORDER BY time DESC LIMIT ?').all(range.from, range.to, FIELD_SAMPLE - sampled) as { event: string }[];
@@ -311,6 +313,15 @@ export class SqliteStoreReader implements StoreReader {
     for (const db of this.handles.values()) db.close();
     this.handles.clear();
   }
+}
+
+/**
+ * The time condition for one partition: none when the range covers the whole day (every row
+ * of a day file is within it), so GROUP BY can use the field's own index.
+ */
+function timeClause(p: PartitionInfo, range: TimeRange): [string, number[]] {
+  if (range.from <= p.from && range.to >= p.to) return ['1', []];
+  return ['time >= ? AND time < ?', [range.from, range.to]];
 }
 
 function stored(r: Row, event: EventJson): StoredEvent {
