@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   SLUICE_ERR_SEND_CONNECT: 'sluice send could not connect (or finish the TLS handshake)',
   SLUICE_ERR_SEND_BROKEN: 'an established sluice send connection failed or was closed by the receiver',
   SLUICE_ERR_STORE: 'the embedded store cannot open, write or read its partitions',
+  SLUICE_ERR_QUERY: 'a store query cannot be parsed or would be unsafe to run',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
