@@ -3,8 +3,9 @@
 // A compiled filter is either exact (the SQL alone decides) or a candidate filter: the SQL
 // selects a superset and compileMatcher (the one evaluator every backend shares) decides per
 // row. Terms SQL cannot answer as the matcher would (wildcards, regexes, sd.* and fields.*,
-// phrases, words with punctuation) become candidates; under NOT a candidate term cannot
-// narrow anything, so it becomes TRUE there and the matcher does the work.
+// comparisons on text, non-ASCII keyword values) become candidates; under NOT a candidate
+// term cannot narrow anything, so it becomes TRUE there and the matcher does the work.
+// Words, phrases and prefixes on the message are exact: words() is FTS5's own tokenizer.
 //
 // Every value reaches SQLite as a bound parameter. FTS5 query strings are built from tokens
 // quoted as FTS5 strings ("…" with " doubled), so no value is ever read as FTS5 syntax.
@@ -23,9 +24,7 @@ const COLUMN: Partial<Record<BuiltinField, string>> = {
   host: 'host', app: 'app', procid: 'procid', msgid: 'msgid', facility: 'facility', severity: 'severity', source: 'source', transport: 'transport',
 };
 const NUMERIC = new Set<BuiltinField>(['facility', 'severity']);
-/** One unicode61 token: letters and digits only (what FTS5 and a whole word agree on). */
-const TOKEN = /^[\p{L}\p{N}]+$/u;
-const TOKENS = /[\p{L}\p{N}]+/gu;
+const ASCII = /^[\x00-\x7f]*$/;
 
 const TRUE: CompiledFilter = { sql: '1', params: [], exact: true };
 const CANDIDATE: CompiledFilter = { sql: '1', params: [], exact: false };
@@ -72,17 +71,18 @@ export function compileFilter(node: Node): CompiledFilter {
       return { sql: `NOT ifnull((${inner.sql}), 0)`, params: inner.params, exact: true };
     }
     case 'word':
-      if (isMessage(node.field)) return messageTerm(node.value, false);
+    case 'phrase':
+      // The parser gives folded words joined by one space: exactly FTS5's tokens, in order.
+      if (isMessage(node.field)) return fts(ftsString(node.value), true);
       return CANDIDATE;
     case 'prefix':
-      if (isMessage(node.field)) return messageTerm(node.value, true);
-      return CANDIDATE;
-    case 'phrase': {
-      if (!isMessage(node.field)) return CANDIDATE;
-      const tokens = node.value.match(TOKENS);
-      if (!tokens) return CANDIDATE;
-      return fts(ftsString(tokens.join(' ')), false);
-    }
+      // message: the last word is a prefix ("web 0"*); keyword fields: the whole value.
+      if (isMessage(node.field)) return fts(ftsString(node.value) + '*', true);
+      {
+        const col = columnOf(node.field);
+        if (col === null || NUMERIC.has((node.field as { name: BuiltinField }).name) || !ASCII.test(node.value)) return CANDIDATE;
+        return { sql: `${col} LIKE ? ESCAPE '\\'`, params: [node.value.replace(/[\\%_]/g, '\\$&') + '%'], exact: true };
+      }
     case 'wildcard':
     case 'regex':
       return CANDIDATE;
@@ -96,6 +96,8 @@ export function compileFilter(node: Node): CompiledFilter {
       if (col === null || node.field.kind !== 'builtin') return CANDIDATE;
       const numeric = NUMERIC.has(node.field.name);
       if (numeric !== (typeof node.value === 'number')) return CANDIDATE;
+      // Text columns compare NOCASE, which folds ASCII only: exact for ASCII values.
+      if (typeof node.value === 'string' && !ASCII.test(node.value)) return CANDIDATE;
       return { sql: `${col} = ?`, params: [node.value], exact: true };
     }
     case 'compare': {
@@ -111,13 +113,4 @@ export function compileFilter(node: Node): CompiledFilter {
 
 function isMessage(f: FieldRef): boolean {
   return f.kind === 'builtin' && f.name === 'message';
-}
-
-/** A bare word or prefix: FTS over its tokens; exact when it is one token. */
-function messageTerm(value: string, prefix: boolean): CompiledFilter {
-  if (TOKEN.test(value)) return fts(ftsString(value) + (prefix ? '*' : ''), true);
-  const tokens = value.match(TOKENS);
-  if (!tokens) return CANDIDATE;
-  // "web-01" is the FTS phrase "web 01": every message with the word has that phrase.
-  return fts(ftsString(tokens.join(' ')) + (prefix ? '*' : ''), false);
 }

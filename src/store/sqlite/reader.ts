@@ -9,7 +9,7 @@
 import type Database from 'better-sqlite3';
 import type { EventJson } from '../../event/log-event.js';
 import { SluiceError } from '../../errors.js';
-import { compileMatcher, fieldValue } from '../query/match.js';
+import { compileMatcher, fieldValue } from './match-shim.js';
 import type { FieldRef, Query } from '../query/ast.js';
 import type {
   AggregateResult, AggregateRow, FacetValue, HitBucket, Notice, SearchRequest, SearchResult, StoredEvent, StoreReader, TimeRange,
