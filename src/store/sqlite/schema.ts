@@ -94,8 +94,20 @@ CREATE INDEX IF NOT EXISTS events_source ON events(source);
 CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(message, content='', columnsize=0, tokenize='unicode61 remove_diacritics 0');
 `;
 
-/** Opens (creating when asked) one day's database for writing. */
+/**
+ * Opens one day's database for writing. A new one is made under a temporary name and renamed
+ * once its tables exist, so a reader never finds a day file without them.
+ */
 export function openPartitionForWrite(file: string): Database.Database {
+  if (!fs.existsSync(file)) {
+    const tmp = `${file}.new`;
+    for (const f of [tmp, `${tmp}-wal`, `${tmp}-shm`]) fs.rmSync(f, { force: true });
+    const fresh = new Database(tmp);
+    fresh.pragma('journal_mode = WAL');
+    fresh.exec(DDL);
+    fresh.close();
+    fs.renameSync(tmp, file);
+  }
   const db = new Database(file);
   // WAL with synchronous=NORMAL: a committed transaction is in the WAL file before the commit
   // returns, so it survives kill -9 of the process (only a power loss or OS crash can lose the
