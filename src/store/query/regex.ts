@@ -155,6 +155,15 @@ export function checkRegex(pattern: string, flags: string): RegexProblem | null 
     last = { kind: 'char', start };
     i++;
   }
+  // What the linear engine cannot run (counted repetitions in the hundreds, {1,1000}) would
+  // fall back to backtracking: refuse it rather than run it unbounded.
+  if (linear) {
+    try {
+      linearRegExp(pattern, flags);
+    } catch {
+      return { offset: 0, message: 'this regular expression cannot run in bounded time (counted repetitions such as {1,1000} are too large); use a smaller count or a simpler pattern' };
+    }
+  }
   return null;
 }
 
@@ -197,12 +206,14 @@ export function compileRegex(pattern: string, flags: string): (text: string) => 
     const re = new RegExp(pattern, flags);
     return (t) => re.test(t);
   }
-  if (!flags.includes('i')) {
-    const re = new RegExp(pattern, flags + 'l');
-    return (t) => re.test(t);
-  }
-  const re = new RegExp(lowerPattern(pattern), flags.replace('i', '') + 'l');
+  const re = linearRegExp(pattern, flags);
+  if (!flags.includes('i')) return (t) => re.test(t);
   return (t) => re.test(t.toLowerCase());
+}
+
+function linearRegExp(pattern: string, flags: string): RegExp {
+  if (!flags.includes('i')) return new RegExp(pattern, flags + 'l');
+  return new RegExp(lowerPattern(pattern), flags.replace('i', '') + 'l');
 }
 
 // Letters lower-cased except right after a backslash (\D, \W, \S, \B keep their meaning).

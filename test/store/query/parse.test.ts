@@ -73,6 +73,9 @@ describe('words and phrases', () => {
   it('prefixes: word* and a phrase whose last word is a prefix', () => {
     assert.deepEqual(filter('fail*'), { kind: 'prefix', field: MSG, value: 'fail' });
     assert.deepEqual(filter('web-0*'), { kind: 'prefix', field: MSG, value: 'web 0' });
+    assert.deepEqual(filter('"Disk fu"*'), { kind: 'prefix', field: MSG, value: 'disk fu' });
+    assert.deepEqual(filter('host:"Web 0"*'), { kind: 'prefix', field: b('host'), value: 'web 0' });
+    assert.deepEqual(filter('"disk fu" *'), phrase('disk fu'), 'a star after a space is no prefix');
     assert.equal(parseQuery('fail*').scans, false);
   });
 
@@ -354,6 +357,8 @@ describe('errors name their column', () => {
     fails('/(a{1,3})+/', 2, /nested repetition/);
     fails('/(a+){2}/', 2, /nested repetition/);
     fails('/(x)\\1/', 5, /backreferences/);
+    fails('/a{1,1000}/', 2, /cannot run in bounded time/);
+    fails('/x{1000}{1000}/', 2, /invalid regular expression/);
     fails('/a(?=b)/', 3, /lookahead/);
     fails('/(?<!a)b/', 2, /lookahead and lookbehind/);
     fails('/(a/', 2, /invalid regular expression/);
