@@ -9,7 +9,9 @@
 import type Database from 'better-sqlite3';
 import type { EventJson } from '../../event/log-event.js';
 import { SluiceError } from '../../errors.js';
-import { compileMatcher, fieldValue } from './match-shim.js';
+import { compileMatcher, groupValue } from '../query/match.js';
+import { fieldName } from '../query/parse.js';
+import { compareGroupValue } from '../query/pipes.js';
 import type { FieldRef, Query } from '../query/ast.js';
 import type {
   AggregateResult, AggregateRow, FacetValue, HitBucket, Notice, SearchRequest, SearchResult, StoredEvent, StoreReader, TimeRange,
@@ -125,13 +127,15 @@ export class SqliteStoreReader implements StoreReader {
     const cols = by.map(columnOf);
     const counts = new Map<string, { values: (string | number | null)[]; count: number }>();
     const add = (values: (string | number | null)[], n: number) => {
-      const key = JSON.stringify(values);
+      // Type-tagged: 5 and "5" are different groups, as in SQL.
+      const key = JSON.stringify(values.map((v) => (typeof v === 'number' ? [v] : v)));
       const e = counts.get(key);
       if (e) e.count += n;
       else counts.set(key, { values, count: n });
     };
     if (plan.matcher === null && cols.every((c) => c !== null)) {
-      const sel = cols.map((c, i) => `${c} AS k${i}`);
+      // BINARY: groups are exact values (the columns compare NOCASE for filters).
+      const sel = cols.map((c, i) => `${c} COLLATE BINARY AS k${i}`);
       const group = cols.length ? ` GROUP BY ${cols.map((_, i) => `k${i}`).join(', ')}` : '';
       for (const p of this.partitions(range)) {
         const [within, times] = timeClause(p, range);
@@ -152,7 +156,7 @@ export class SqliteStoreReader implements StoreReader {
       for (const r of this.db(p).prepare(sql).iterate(range.from, range.to, ...plan.params) as IterableIterator<Row>) {
         last = r;
         const ev = JSON.parse(r.event) as EventJson;
-        if (plan.matcher === null || plan.matcher(ev)) add(by.map((f) => normalise(fieldValue(ev, f))), 1);
+        if (plan.matcher === null || plan.matcher(ev)) add(by.map((f) => groupValue(ev, f)), 1);
         if ((++n & 63) === 0 && performance.now() > deadline) {
           notices.push(scanBounded(this.budgetMs, 'counts', last));
           break outer;
@@ -162,23 +166,29 @@ export class SqliteStoreReader implements StoreReader {
     return counts;
   }
 
+  /**
+   * `| stats` and `| top` as pipes.ts defines them: rows keyed by fieldName plus count, by
+   * count descending then the values (numbers, then strings by code point, null last); top
+   * leaves out null; a limit after them keeps the first rows.
+   */
   async aggregate(query: Query, range: TimeRange): Promise<AggregateResult> {
     const notices: Notice[] = [];
-    let rows: AggregateRow[] = [];
-    const limitPipe = query.pipes.find((p) => p.kind === 'limit');
     const pipe = query.pipes.find((p) => p.kind === 'stats' || p.kind === 'top');
     const by = pipe === undefined ? [] : pipe.kind === 'stats' ? pipe.by : pipe.kind === 'top' ? [pipe.field] : [];
-    const counts = this.countBy(query, range, by, notices);
     const names = by.map(fieldName);
-    for (const { values, count } of counts.values()) {
-      const row = { count } as AggregateRow;
-      names.forEach((name, i) => { row[name] = values[i] ?? null; });
-      rows.push(reorder(row, names));
-    }
+    let groups = [...this.countBy(query, range, by, notices).values()];
+    if (pipe?.kind === 'top') groups = groups.filter((g) => g.values[0] !== null);
+    groups.sort((a, b) => b.count - a.count || compareValues(a.values, b.values));
+    if (pipe?.kind === 'top') groups = groups.slice(0, pipe.n);
+    let rows = groups.map((g) => {
+      const row = {} as AggregateRow;
+      names.forEach((n, i) => { row[n] = g.values[i] ?? null; });
+      row.count = g.count;
+      return row;
+    });
     if (by.length === 0 && rows.length === 0) rows.push({ count: 0 } as AggregateRow);
-    rows.sort((a, b) => b.count - a.count || compareKeys(a, b, names));
-    if (pipe?.kind === 'top') rows = rows.slice(0, pipe.n);
-    if (limitPipe?.kind === 'limit') rows = rows.slice(0, limitPipe.n);
+    const at = pipe === undefined ? -1 : query.pipes.indexOf(pipe);
+    for (const p of query.pipes.slice(at + 1)) if (p.kind === 'limit') rows = rows.slice(0, p.n);
     return { rows, notices };
   }
 
@@ -223,9 +233,10 @@ export class SqliteStoreReader implements StoreReader {
     const notices: Notice[] = [];
     const facets = new Map<string, FacetValue[]>();
     for (const f of fields) {
+      // As `| top limit field`: the most frequent values, null left out.
       const counts = this.countBy(query, range, [f], notices);
-      const values = [...counts.values()].map((c) => ({ value: c.values[0] ?? null, count: c.count }));
-      values.sort((a, b) => b.count - a.count || String(a.value).localeCompare(String(b.value)));
+      const values = [...counts.values()].filter((c) => c.values[0] !== null).map((c) => ({ value: c.values[0]!, count: c.count }));
+      values.sort((a, b) => b.count - a.count || compareGroupValue(a.value, b.value));
       facets.set(fieldName(f), values.slice(0, limit));
     }
     return { facets, notices };
@@ -346,29 +357,9 @@ function scanBounded(budgetMs: number, what: string, last: { time: number } | nu
   return { code: 'scan_bounded', message: `the query needs a scan (wildcard, regular expression or a field without an index); the ${what} stopped after ${budgetMs} ms${upTo}: narrow the time range or the query for a complete answer` };
 }
 
-/** The name a field has in rows and facets: host, sd.ID.PARAM, fields.NAME. */
-export function fieldName(f: FieldRef): string {
-  return f.kind === 'builtin' ? f.name : f.kind === 'sd' ? `sd.${f.id}.${f.param}` : `fields.${f.name}`;
-}
-
-function normalise(v: unknown): string | number | null {
-  if (v === null || v === undefined) return null;
-  if (typeof v === 'string' || typeof v === 'number') return v;
-  if (Array.isArray(v)) return v.length ? normalise(v[0]) : null;
-  return JSON.stringify(v);
-}
-
-/** by-fields first, then count, as `{"host":"web-01","count":42}`. */
-function reorder(row: AggregateRow, names: string[]): AggregateRow {
-  const out = {} as AggregateRow;
-  for (const n of names) out[n] = row[n] ?? null;
-  out.count = row.count;
-  return out;
-}
-
-function compareKeys(a: AggregateRow, b: AggregateRow, names: string[]): number {
-  for (const n of names) {
-    const c = String(a[n]).localeCompare(String(b[n]));
+function compareValues(a: (string | number | null)[], b: (string | number | null)[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const c = compareGroupValue(a[i] ?? null, b[i] ?? null);
     if (c !== 0) return c;
   }
   return 0;

@@ -49,7 +49,7 @@ test('a 1 MB query is refused before it is read', () => {
 
 test('a catastrophic regular expression is refused; a slow accepted one is bounded by the scan budget', async () => {
   refused('/(a+)+$/');
-  const q = parseQuery('/a{1,30}[^a]{1,30}b$/');
+  const q = parseQuery('/a{1,5}[^a]{1,5}b$/');
   const r = await reader.search({ query: q, range: ALL, limit: 100_000, scanBudgetMs: 0 });
   assert.equal(r.notices[0]?.code, 'scan_bounded');
 });
