@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import type { Pipeline } from '../../src/pipeline/pipeline.js';
-import { endpoint, metricFromText, spawnSluice, startPipeline, type Endpoint, type SluiceProcess } from '../helpers/daemon.js';
+import { endpoint, metricFromText, REPO, spawnSluice, startPipeline, type Endpoint, type SluiceProcess } from '../helpers/daemon.js';
 import { findCommand, havePeer } from '../helpers/peers.js';
 import { readLines, tempDir, waitFor } from '../helpers/wait.js';
 
@@ -253,7 +253,8 @@ describe('`sluice run` with the embedded default config (child process)', () => 
     await assertPortFree(5140, 'the default syslog port, udp and tcp');
     await assertPortFree(8514, 'the default API port');
     const cwd = tempDir('default-run');
-    sluice = await spawnSluice(['run'], { cwd });
+    // The default stores every event too; until the seal lands its test-only sealer stands in.
+    sluice = await spawnSluice(['run'], { cwd, env: { SLUICE_TEST_SEALER: path.join(REPO, 'dist/test/helpers/test-sealer.js') } });
     assert.equal(sluice.exitCode, null, `sluice run should be running:\n${sluice.stderr.join('\n')}`);
     const addrs = sluice.addresses('net');
     assert.ok(addrs.includes('udp://127.0.0.1:5140') && addrs.includes('tcp://127.0.0.1:5140'),
@@ -269,9 +270,11 @@ describe('`sluice run` with the embedded default config (child process)', () => 
     }
 
     const dataDir = path.join(cwd, 'data');
-    const allLines = () => listFiles(dataDir).flatMap((f) => readLines(path.join(dataDir, f)));
+    // Only the files destination's logs (the store's database files are under data/store).
+    const logFiles = () => listFiles(dataDir).filter((f) => f.startsWith('logs/'));
+    const allLines = () => logFiles().flatMap((f) => readLines(path.join(dataDir, f)));
     await waitFor(() => [...sent.values()].every((m) => allLines().some((l) => l.endsWith(': ' + m))), 'all three messages under data/', 10_000);
-    const files = listFiles(dataDir).filter((f) => readLines(path.join(dataDir, f)).some((l) => l.includes(RUN)));
+    const files = logFiles().filter((f) => readLines(path.join(dataDir, f)).some((l) => l.includes(RUN)));
     assert.equal(files.length, 1, `expected the messages in one file per host and day, got ${files.join(', ')}`);
     assert.match(files[0]!, new RegExp(`^logs/${SHORT_HOST}/\\d{4}-\\d{2}-\\d{2}\\.log$`), 'path should be data/logs/${HOST}/${YEAR}-${MONTH}-${DAY}.log');
     for (const [tag, msg] of sent) {
