@@ -105,6 +105,9 @@ export function openPartitionForWrite(file: string): Database.Database {
     const fresh = new Database(tmp);
     fresh.pragma('journal_mode = WAL');
     fresh.exec(DDL);
+    // FTS5 merges index segments while inserting; merging 16 at a level instead of 4 cut the
+    // insert CPU per row by about 15% here (measured with CPU time) at a small cost to MATCH.
+    fresh.exec("INSERT INTO events_fts(events_fts, rank) VALUES('automerge', 16)");
     fresh.close();
     fs.renameSync(tmp, file);
   }
