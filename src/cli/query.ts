@@ -120,6 +120,9 @@ export function registerQueryCommand(program: Command): void {
         }
         throw e;
       }
+      if (opts.follow && query.pipes.some((p) => p.kind === 'stats' || p.kind === 'top')) {
+        throw new SluiceError('SLUICE_ERR_USAGE', '--follow prints events as they arrive; it does not go with | stats or | top');
+      }
       const range = timeRange(opts);
       const dir = resolveStoreDir(opts);
       if (!fs.existsSync(dir)) throw new SluiceError('SLUICE_ERR_STORE', `no store at ${dir} (has the daemon stored anything yet? -c names the config, --store the directory)`);

@@ -250,7 +250,7 @@ export class SqliteStoreReader implements StoreReader {
     for (const p of this.partitions(range)) {
       const db = this.db(p);
       const [within, times] = timeClause(p, range);
-      const r = db.prepare(`SELECT count(*) AS message, ${builtins.map(([n, c]) => `count(${c}) AS ${n}`).join(', ')} FROM events WHERE ${within}`).get(...times) as Record<string, number>;
+      const r = db.prepare(`SELECT ${builtins.map(([n, c]) => `count(${c}) AS ${n}`).join(', ')} FROM events WHERE ${within}`).get(...times) as Record<string, number>;
       for (const [k, v] of Object.entries(r)) add(k, v);
       if (sampled >= FIELD_SAMPLE) continue;
       const rows = db.prepare('SELECT event FROM events WHERE time >= ? AND time < ? ORDER BY time DESC LIMIT ?').all(range.from, range.to, FIELD_SAMPLE - sampled) as { event: string }[];
