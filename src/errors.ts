@@ -18,6 +18,9 @@ export const ERROR_CODES = {
   SLUICE_ERR_SEND_BROKEN: 'an established sluice send connection failed or was closed by the receiver',
   SLUICE_ERR_STORE: 'the embedded store cannot open, write or read its partitions',
   SLUICE_ERR_QUERY: 'a store query cannot be parsed or would be unsafe to run',
+  SLUICE_ERR_SEAL_KEY: 'the seal key is missing, unreadable or corrupt (the store does not run unsealed)',
+  SLUICE_ERR_SEAL_STATE: 'the seal checkpoints disagree with the store (records removed or state lost)',
+  SLUICE_ERR_ARCHIVE: 'an archive file or its manifest cannot be written or read',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -9,6 +9,7 @@ import { registerQueryCommand } from './query.js';
 import { registerRunCommand } from './run.js';
 import { registerSendCommand } from './send/index.js';
 import { registerValidateCommand } from './validate.js';
+import { registerVerifyCommand } from './verify.js';
 
 const program = new Command();
 program
@@ -23,6 +24,7 @@ registerImportSyslogConfCommand(program);
 registerSendCommand(program);
 registerBenchCommand(program);
 registerQueryCommand(program);
+registerVerifyCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -11,7 +11,7 @@ export interface SealRecord {
   bytes: Buffer;
 }
 
-export type CheckpointReason = 'count' | 'interval' | 'heartbeat' | 'partition' | 'stop' | 'start';
+export type CheckpointReason = 'count' | 'interval' | 'heartbeat' | 'partition' | 'stop' | 'start' | 'rotate';
 
 export interface Checkpoint {
   /** Position in the chain of checkpoints, from 1. */
@@ -27,6 +27,13 @@ export interface Checkpoint {
   prev: Buffer | null;
   /** Which key signed (sha256 of its public key, hex, first 16 chars). */
   keyId: string;
+  /** A key rotation: the raw ed25519 public key that signs from the next checkpoint on (signed). */
+  nextKey?: Buffer | null;
+  /**
+   * The tree's compact range at `size` (not signed; checked against `root`): lets the sealer
+   * restart without rereading every hash and lets verify resume past a gap or dropped range.
+   */
+  frontier?: Buffer[];
   signature: Buffer;
 }
 
@@ -57,7 +64,7 @@ export interface Sealer {
   checkpoint(reason: CheckpointReason): Checkpoint;
   /** Number of records appended (the highest seq). */
   readonly size: number;
-  /** Seals a final 'stop' checkpoint when anything is unsealed, then closes. */
+  /** Seals a final 'stop' checkpoint (always: it marks a clean stop for verify), then closes. */
   close(): Promise<void>;
 }
 
@@ -84,4 +91,14 @@ export interface VerifyReport {
   problems: VerifyProblem[];
   /** Records after the last checkpoint: reported, not a failure unless strict. */
   unsealed: { count: number; firstTime: number | null; lastTime: number | null } | null;
+  /** Ranges that left the store by retention under a signed drop manifest (not a failure). */
+  dropped?: Array<{ from: number; to: number; where: string }>;
+  /** Things worth saying that are not failures (a crash before the last stop, a stale chain). */
+  notes?: string[];
 }
+
+/**
+ * How `sluice verify` reaches the store's records: the store registers its implementation
+ * (registerStoreSealSource in src/store/seal/registry.ts), tests pass their own.
+ */
+export type OpenStoreSealSource = (storeDir: string) => { source: SealSource; close(): void };
