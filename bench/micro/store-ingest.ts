@@ -4,7 +4,6 @@
 // The daemon (`sluice run`, TCP source → store) and the sender (`sluice send`) are separate
 // processes, as in use; the clock runs from the sender's start until the store's highest seq
 // reaches the count (everything committed). Also prints the disk bytes per stored event.
-// Until the seal lands it uses the test-only sealer (sha256 leaves, no signatures).
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,7 +14,6 @@ import { maxSeq } from '../../src/store/sqlite/scan.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const BIN = path.join(ROOT, 'bin', 'sluice.js');
-const TEST_SEALER = path.join(ROOT, 'dist', 'test', 'helpers', 'test-sealer.js');
 
 async function freePort(): Promise<number> {
   const { createServer } = await import('node:net');
@@ -51,7 +49,7 @@ destinations:
 log:
   - { from: net, to: store }
 `);
-  const env = { ...process.env, SLUICE_TEST_SEALER: TEST_SEALER };
+  const env = process.env;
   const daemon = spawn(process.execPath, [BIN, 'run', '-c', path.join(dir, 'sluice.yaml')], { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   daemon.stderr.on('data', (d: Buffer) => { log += d.toString(); });

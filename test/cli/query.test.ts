@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { EmbeddedStore } from '../../src/store/sqlite/store.js';
 import { SLUICE_BIN, spawnSluice, type SluiceProcess } from '../helpers/daemon.js';
@@ -13,9 +12,7 @@ import { TestSealer, testSealerOptions } from '../helpers/test-sealer.js';
 import { tempDir, waitFor } from '../helpers/wait.js';
 
 const run = promisify(execFile);
-// Test-only sealer until the seal lands (the store prefers src/store/seal/sealer.js).
-const TEST_SEALER = path.join(path.dirname(fileURLToPath(import.meta.url)), '../helpers/test-sealer.js');
-const ENV = { ...process.env, SLUICE_TEST_SEALER: TEST_SEALER };
+const ENV = process.env;
 const T0 = Date.UTC(2026, 10, 20, 8, 0, 0);
 
 interface CliResult { code: number; stdout: string; stderr: string }
@@ -23,6 +20,16 @@ interface CliResult { code: number; stdout: string; stderr: string }
 async function query(args: string[], cwd: string): Promise<CliResult> {
   try {
     const r = await run(process.execPath, [SLUICE_BIN, 'query', ...args], { cwd, env: ENV, maxBuffer: 256 * 1024 * 1024 });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const x = e as { code: number; stdout: string; stderr: string };
+    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
+  }
+}
+
+async function verify(args: string[], cwd: string): Promise<CliResult> {
+  try {
+    const r = await run(process.execPath, [SLUICE_BIN, 'verify', ...args], { cwd, env: ENV });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const x = e as { code: number; stdout: string; stderr: string };
@@ -113,7 +120,7 @@ after(async () => { await daemon?.stop(); });
 
 test('must-show 1: npm start on the embedded default, a logger message is found by sluice query', { timeout: 60_000 }, async (t) => {
   const dir = tempDir('query-default');
-  daemon = await spawnSluice(['run'], { cwd: dir, env: { SLUICE_TEST_SEALER: TEST_SEALER } });
+  daemon = await spawnSluice(['run'], { cwd: dir });
   const word = `itsword${process.pid}`;
   await run('logger', ['--server', '127.0.0.1', '--port', '5140', '--tcp', `hello ${word} from logger`]);
   const sentAt = Date.now();
@@ -125,6 +132,10 @@ test('must-show 1: npm start on the embedded default, a logger message is found 
   }, `sluice query ${word}`, 10_000, 50);
   t.diagnostic(`found ${Date.now() - sentAt} ms after logger returned (each poll spawns sluice query)`);
   assert.match(found!.stdout, new RegExp(`hello ${word} from logger`));
+  const live = await verify([], dir);
+  assert.equal(live.code, 0, `sluice verify while the daemon runs:\n${live.stdout}${live.stderr}`);
   await daemon.stop();
   assert.equal(daemon.exitCode, 0, daemon.stderr.join('\n'));
+  const stopped = await verify([], dir);
+  assert.equal(stopped.code, 0, `sluice verify after the stop:\n${stopped.stdout}${stopped.stderr}`);
 });

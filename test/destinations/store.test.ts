@@ -2,8 +2,7 @@
 
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
 import { send } from '../../src/cli/send/index.js';
 import { destinationKind } from '../../src/destinations/index.js';
 import { StoreDestination, storeDestinationSchema } from '../../src/destinations/store/index.js';
@@ -14,11 +13,6 @@ import { endpoint, startPipeline } from '../helpers/daemon.js';
 import { parsed, rfc5424 } from '../helpers/store-events.js';
 import { tempDir, waitFor } from '../helpers/wait.js';
 
-// Test-only sealer until the seal lands (the destination prefers src/store/seal/sealer.js).
-const TEST_SEALER = path.join(path.dirname(fileURLToPath(import.meta.url)), '../helpers/test-sealer.js');
-let saved: string | undefined;
-before(() => { saved = process.env.SLUICE_TEST_SEALER; process.env.SLUICE_TEST_SEALER = TEST_SEALER; });
-after(() => { if (saved === undefined) delete process.env.SLUICE_TEST_SEALER; else process.env.SLUICE_TEST_SEALER = saved; });
 
 test('the store kind is registered as durable with its schema defaults', () => {
   const k = destinationKind('store');

@@ -1,7 +1,7 @@
 // TEST-ONLY Sealer: RFC 6962 leaf hashes (sha256 of 0x00 || record), NO signatures, NO Merkle tree.
 //
-// It stands in for the real one (branch `seal`, src/store/seal/sealer.ts openSealer) so the
-// store's tests run before that lands. Its durable state is a JSON file of checkpoint sizes,
+// The store's unit tests use it to check the store's side of the contract (record bytes,
+// hashes kept, catch-up after a crash) without keys; the daemon tests run the real sealer. Its durable state is a JSON file of checkpoint sizes,
 // written only at checkpoint(), as the store expects of a Sealer. Never use it outside tests.
 
 import crypto from 'node:crypto';
@@ -70,9 +70,4 @@ export class TestSealer implements Sealer {
 
 export function testSealerOptions(dir: string): SealOptions {
   return { dir: path.join(dir, 'seal'), keyDir: path.join(dir, 'keys'), everyEvents: 10_000, everyMs: 10_000, heartbeatMs: 60_000 };
-}
-
-/** The module shape the store destination loads (openSealer), for SLUICE_TEST_SEALER. */
-export async function openSealer(opts: SealOptions): Promise<Sealer> {
-  return new TestSealer(opts);
 }

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import type { Pipeline } from '../../src/pipeline/pipeline.js';
-import { endpoint, metricFromText, REPO, spawnSluice, startPipeline, type Endpoint, type SluiceProcess } from '../helpers/daemon.js';
+import { endpoint, metricFromText, spawnSluice, startPipeline, type Endpoint, type SluiceProcess } from '../helpers/daemon.js';
 import { findCommand, havePeer } from '../helpers/peers.js';
 import { readLines, tempDir, waitFor } from '../helpers/wait.js';
 
@@ -253,8 +253,7 @@ describe('`sluice run` with the embedded default config (child process)', () => 
     await assertPortFree(5140, 'the default syslog port, udp and tcp');
     await assertPortFree(8514, 'the default API port');
     const cwd = tempDir('default-run');
-    // The default stores every event too; until the seal lands its test-only sealer stands in.
-    sluice = await spawnSluice(['run'], { cwd, env: { SLUICE_TEST_SEALER: path.join(REPO, 'dist/test/helpers/test-sealer.js') } });
+    sluice = await spawnSluice(['run'], { cwd });
     assert.equal(sluice.exitCode, null, `sluice run should be running:\n${sluice.stderr.join('\n')}`);
     const addrs = sluice.addresses('net');
     assert.ok(addrs.includes('udp://127.0.0.1:5140') && addrs.includes('tcp://127.0.0.1:5140'),

@@ -4,29 +4,32 @@
 // ok, i.e. until the batch is committed (and so survives kill -9), end to end.
 
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { SluiceConfig } from '../../config/load.js';
 import type { LogEvent } from '../../event/log-event.js';
-import { describeError, SluiceError } from '../../errors.js';
+import { describeError } from '../../errors.js';
 import { log } from '../../log.js';
-import type { Sealer, SealOptions } from '../../store/seal/types.js';
-import { EmbeddedStore } from '../../store/sqlite/store.js';
+import { registerStoreSealSource } from '../../store/seal/registry.js';
+import { openSealer, sealPaths } from '../../store/seal/sealer.js';
+import type { SealOptions } from '../../store/seal/types.js';
+import { EmbeddedStore, embeddedSealSource } from '../../store/sqlite/store.js';
 import type { DestinationKind } from '../index.js';
 import type { Destination, DestinationContext, SendResult } from '../types.js';
 import { storeDestinationSchema, type StoreDestinationConfig } from './config.js';
 
 export { storeDestinationSchema, type StoreDestinationConfig } from './config.js';
 
+// `sluice verify` reads the embedded store's records through this (it closes its own handles).
+registerStoreSealSource((dir) => ({ source: embeddedSealSource(dir), close: () => {} }));
+
 /** The store directory of a store destination's config. */
 export function storeDir(cfg: Pick<StoreDestinationConfig, 'path'>, dataDir: string, baseDir: string): string {
   return cfg.path !== undefined ? path.resolve(baseDir, cfg.path) : path.join(dataDir, 'store');
 }
 
-/** What the sealer of a store is opened with (the daemon, and verify to find the key and checkpoints). */
+/** What the sealer of a store is opened with (sealPaths: checkpoints in <store>/seal, the key under data_dir). */
 export function sealOptionsFor(cfg: StoreDestinationConfig, dir: string, dataDir: string): SealOptions {
   return {
-    dir: path.join(dir, 'seal'),
-    keyDir: path.join(dataDir, 'keys'),
+    ...sealPaths(dir, dataDir),
     everyEvents: cfg.checkpoint.every_events,
     everyMs: cfg.checkpoint.every,
     heartbeatMs: cfg.checkpoint.heartbeat,
@@ -45,29 +48,6 @@ export function storesOf(config: SluiceConfig, baseDir: string): { name: string;
   return out;
 }
 
-type OpenSealer = (opts: SealOptions) => Promise<Sealer>;
-
-/**
- * The seal's openSealer (src/store/seal/sealer.ts, branch `seal`). Fails closed: without a
- * sealer the store does not start (no silent fall-back to unsealed storage). Until the seal
- * lands, tests point SLUICE_TEST_SEALER at test/helpers/test-sealer.js; the real one wins.
- */
-export async function loadSealer(): Promise<OpenSealer> {
-  const real = '../../store/seal/sealer.js';
-  try {
-    const m = (await import(real)) as { openSealer?: OpenSealer };
-    if (typeof m.openSealer === 'function') return m.openSealer;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw e;
-  }
-  const test = process.env.SLUICE_TEST_SEALER;
-  if (test) {
-    const m = (await import(pathToFileURL(path.resolve(test)).href)) as { openSealer: OpenSealer };
-    return m.openSealer;
-  }
-  throw new SluiceError('SLUICE_ERR_STORE', 'the store needs the seal (src/store/seal/sealer.js), which this build lacks; it does not store events unsealed');
-}
-
 export class StoreDestination implements Destination {
   readonly maxBatch: number;
   readonly dir: string;
@@ -79,9 +59,8 @@ export class StoreDestination implements Destination {
   }
 
   async start(): Promise<void> {
-    const open = await loadSealer();
     const opts = sealOptionsFor(this.cfg, this.dir, this.ctx.dataDir);
-    this.store = await EmbeddedStore.open(this.dir, { openSealer: () => open(opts) });
+    this.store = await EmbeddedStore.open(this.dir, { openSealer: (state) => openSealer({ ...opts, ...state }) });
     if (this.cfg.retention || this.cfg.archive) {
       log('warn', `destination ${this.ctx.name}`, 'retention and archive are not applied yet: every partition stays in the database', { dir: this.dir });
     }

@@ -63,3 +63,37 @@ export function* recordsInSeqOrder(dir: string, afterSeq: number): Generator<Seq
     }
   }
 }
+
+/**
+ * The stored leaf hashes of seq fromSeq..toSeq in seq order (what the seal rebuilds its tree
+ * from after a restart). A row without a hash gives 32 zero bytes, which no tree accepts.
+ */
+export function* hashesInSeqOrder(dir: string, fromSeq: number, toSeq: number): Generator<Buffer> {
+  const cursors: { db: Database.Database; it: Iterator<{ seq: number; hash: Buffer | null }>; head: { seq: number; hash: Buffer | null } | null }[] = [];
+  try {
+    for (const p of listPartitions(dir)) {
+      const db = openPartitionForRead(p.file);
+      const it = (db.prepare('SELECT seq, hash FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq').iterate(fromSeq, toSeq) as IterableIterator<{ seq: number; hash: Buffer | null }>)[Symbol.iterator]();
+      const first = it.next();
+      cursors.push({ db, it, head: first.done ? null : first.value });
+    }
+    for (;;) {
+      let best = -1;
+      for (let i = 0; i < cursors.length; i++) {
+        const h = cursors[i]!.head;
+        if (h !== null && (best < 0 || h.seq < cursors[best]!.head!.seq)) best = i;
+      }
+      if (best < 0) return;
+      const c = cursors[best]!;
+      const row = c.head!;
+      const n = c.it.next();
+      c.head = n.done ? null : n.value;
+      yield row.hash ?? Buffer.alloc(32);
+    }
+  } finally {
+    for (const c of cursors) {
+      c.it.return?.();
+      c.db.close();
+    }
+  }
+}

@@ -9,9 +9,10 @@
 // after another and each holds a contiguous range, so a crash between two groups leaves no
 // gap (the uncommitted group was not acknowledged and comes again).
 //
-// The Sealer contract this relies on: its durable state advances only at checkpoint(); at
-// open the store appends again every committed record after sealer.size (checking the hash
-// it stored), so the tree matches the database after a crash.
+// The Sealer contract this relies on: checkpoint() is only called for committed records. The
+// sealer is opened with the store's last seq and its stored hashes, so it can rebuild its
+// tree past the last checkpoint (the seal's openSealer does); if it comes back smaller, the
+// store appends the committed records after sealer.size itself (checking the stored hash).
 
 import { Worker } from 'node:worker_threads';
 import fs from 'node:fs';
@@ -22,12 +23,19 @@ import type { CheckpointReason, Sealer, SealRecord, SealSource } from '../seal/t
 import { PartitionWriter, NO_MESSAGE, type WriteJob } from './partition-writer.js';
 import { RecordWriter, recordBytes } from './record.js';
 import { dayOf, eventTime, listPartitions, writeStoreMarker } from './schema.js';
-import { recordsInSeqOrder, maxSeq } from './scan.js';
+import { hashesInSeqOrder, recordsInSeqOrder, maxSeq } from './scan.js';
 import type { WorkerReply, WorkerRequest } from './write-worker.js';
 
+/** What the store tells the sealer it opens: where the committed records end, and their stored hashes. */
+export interface SealerState {
+  lastSeq: number;
+  /** Stored leaf hashes of seq from..to inclusive, in seq order. */
+  leafHashes: (fromSeq: number, toSeq: number) => Iterable<Buffer>;
+}
+
 export interface EmbeddedStoreOptions {
-  /** Opens the Sealer (again, after a failed commit). */
-  openSealer: () => Promise<Sealer>;
+  /** Opens the Sealer (again, after a failed commit) given what the database holds. */
+  openSealer: (state: SealerState) => Promise<Sealer>;
   /** Run SQLite writes in a worker thread (default true). */
   worker?: boolean;
   /** How often an idle store asks the sealer whether a checkpoint is due (ms). */
@@ -91,7 +99,7 @@ export class EmbeddedStore {
       throw new SluiceError('SLUICE_ERR_STORE', `store ${dir}: cannot create the directory: ${describeError(e)}`, { cause: e });
     }
     const last = maxSeq(dir);
-    const sealer = await opts.openSealer();
+    const sealer = await opts.openSealer({ lastSeq: last, leafHashes: (from, to) => hashesInSeqOrder(dir, from, to) });
     const next = catchUp(dir, sealer, last);
     return new EmbeddedStore(dir, opts, sealer, next - 1);
   }
@@ -256,7 +264,7 @@ export class EmbeddedStore {
     const reason = this.broken;
     log('warn', 'store', 'rebuilding after a failed commit', { dir: this.dir, error: reason });
     const last = maxSeq(this.dir);
-    const sealer = await this.opts.openSealer();
+    const sealer = await this.opts.openSealer({ lastSeq: last, leafHashes: (from, to) => hashesInSeqOrder(this.dir, from, to) });
     this.sealer = sealer;
     this.nextSeq = catchUp(this.dir, sealer, last);
     if (this.worker) await this.send('reset');
