@@ -6,11 +6,12 @@
 import path from 'node:path';
 import type { SluiceConfig } from '../../config/load.js';
 import type { LogEvent } from '../../event/log-event.js';
-import { describeError } from '../../errors.js';
+import { describeError, SluiceError } from '../../errors.js';
 import { log } from '../../log.js';
 import { registerStoreSealSource } from '../../store/seal/registry.js';
 import { openSealer, sealPaths } from '../../store/seal/sealer.js';
 import type { SealOptions } from '../../store/seal/types.js';
+import { isEmbeddedStore } from '../../store/sqlite/schema.js';
 import { EmbeddedStore, embeddedSealSource } from '../../store/sqlite/store.js';
 import type { DestinationKind } from '../index.js';
 import type { Destination, DestinationContext, SendResult } from '../types.js';
@@ -19,7 +20,11 @@ import { storeDestinationSchema, type StoreDestinationConfig } from './config.js
 export { storeDestinationSchema, type StoreDestinationConfig } from './config.js';
 
 // `sluice verify` reads the embedded store's records through this (it closes its own handles).
-registerStoreSealSource((dir) => ({ source: embeddedSealSource(dir), close: () => {} }));
+// A directory without the store's marker is not read as an empty store (verify: cannot check).
+registerStoreSealSource((dir) => {
+  if (!isEmbeddedStore(dir)) throw new SluiceError('SLUICE_ERR_STORE', `${dir} is not an embedded store (no store.json)`);
+  return { source: embeddedSealSource(dir), close: () => {} };
+});
 
 /** The store directory of a store destination's config. */
 export function storeDir(cfg: Pick<StoreDestinationConfig, 'path'>, dataDir: string, baseDir: string): string {

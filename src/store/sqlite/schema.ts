@@ -138,3 +138,8 @@ export function writeStoreMarker(dir: string): void {
   if (fs.existsSync(f)) return;
   fs.writeFileSync(f, JSON.stringify({ format: STORE_FORMAT, kind: 'sluice-store', partition: 'day' }) + '\n');
 }
+
+/** True when dir holds an embedded store (its marker file). */
+export function isEmbeddedStore(dir: string): boolean {
+  return fs.existsSync(path.join(dir, 'store.json'));
+}
