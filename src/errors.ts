@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   SLUICE_ERR_SEND_CONNECT: 'sluice send could not connect (or finish the TLS handshake)',
   SLUICE_ERR_SEND_BROKEN: 'an established sluice send connection failed or was closed by the receiver',
   SLUICE_ERR_RELOAD: 'a reload was refused; the running config stays',
+  SLUICE_ERR_STORE: 'the embedded store cannot open, write or read its partitions',
   SLUICE_ERR_QUERY: 'a store query cannot be parsed or would be unsafe to run',
   SLUICE_ERR_SEAL_KEY: 'the seal key is missing, unreadable or corrupt (the store does not run unsealed)',
   SLUICE_ERR_SEAL_STATE: 'the seal checkpoints disagree with the store (records removed or state lost)',

@@ -6,6 +6,7 @@ import { registerBenchCommand } from './bench.js';
 import { registerImportSyslogConfCommand } from './import-syslog-conf.js';
 import { registerParseCommand } from './parse.js';
 import { registerReloadCommand } from './reload.js';
+import { registerQueryCommand } from './query.js';
 import { registerRunCommand } from './run.js';
 import { registerSendCommand } from './send/index.js';
 import { registerTokenCommand } from './token.js';
@@ -25,6 +26,7 @@ registerParseCommand(program);
 registerImportSyslogConfCommand(program);
 registerSendCommand(program);
 registerBenchCommand(program);
+registerQueryCommand(program);
 registerVerifyCommand(program);
 registerTokenCommand(program);
 

@@ -2,7 +2,8 @@
 
 export const DEFAULT_CONFIG_NAME = '<embedded default>';
 
-export const DEFAULT_CONFIG = `# sluice's embedded default: syslog on loopback, one file per host and day under ./data.
+export const DEFAULT_CONFIG = `# sluice's embedded default: syslog on loopback, one file per host and day under ./data,
+# and every event in the embedded store (./data/store: searchable with sluice query, sealed).
 data_dir: ./data
 sources:
   net:
@@ -12,6 +13,8 @@ destinations:
   files:
     type: file
     path: "data/logs/\${HOST}/\${YEAR}-\${MONTH}-\${DAY}.log"
+  store:
+    type: store
 log:
-  - { from: net, to: files }
+  - { from: net, to: [files, store] }
 `;

@@ -6,6 +6,7 @@ import { FileDestination } from './file/index.js';
 import { httpDestinationKind } from './http/index.js';
 import type { BufferConfig, RetryConfig } from './outer.js';
 import { relpDestinationKind } from './relp/index.js';
+import { storeDestinationKind } from './store/index.js';
 import { StdoutDestination, stdoutDestinationSchema, type StdoutDestinationConfig } from './stdout.js';
 import { syslogDestinationKind } from './syslog/index.js';
 import type { Destination, DestinationContext } from './types.js';
@@ -46,6 +47,7 @@ export const DESTINATIONS: DestinationKind[] = [
   relpDestinationKind,
   httpDestinationKind,
   syslogDestinationKind,
+  storeDestinationKind,
 ];
 
 export function destinationKind(type: string): DestinationKind | undefined {

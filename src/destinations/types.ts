@@ -2,6 +2,7 @@
 
 import type { LogEvent } from '../event/log-event.js';
 import type { Metrics } from '../metrics/registry.js';
+import type { StoreReader } from '../store/types.js';
 
 /** Fluent Bit's FLB_OK / FLB_RETRY / FLB_ERROR: what became of one batch. */
 export type SendResult =
@@ -25,6 +26,8 @@ export interface Destination {
   stop(): Promise<void>;
   /** Closes files so the next write opens them afresh (SIGHUP after log rotation). */
   reopen?(): Promise<void>;
+  /** A store destination: a reader over what it stored, for the API and UI. */
+  openReader?(): StoreReader;
 }
 
 export interface DestinationContext {

@@ -10,6 +10,7 @@ import { describeError, SluiceError } from '../errors.js';
 import { log } from '../log.js';
 import { Metrics } from '../metrics/registry.js';
 import type { Source } from '../sources/types.js';
+import type { StoreReader } from '../store/types.js';
 import { ApiServer } from '../web/api-server.js';
 import { DeadLetterFile } from './dead-letter.js';
 import { DestinationRunner } from './destination-runner.js';
@@ -38,6 +39,7 @@ export class Pipeline {
   readonly sources = new Map<string, Source>();
   readonly runners = new Map<string, DestinationRunner>();
   api: ApiServer | null = null;
+  private apiStore: StoreReader | null = null;
   /** 1 at start, one more per applied reload. */
   generation = 1;
   private stopped = false;
@@ -87,7 +89,9 @@ export class Pipeline {
   }
 
   private async startApi(config: SluiceConfig): Promise<void> {
-    this.api = new ApiServer(config.api!, this.metrics, { dataDir: this.dataDir, openMetrics: config.apiOpenMetrics });
+    // The API reads the first store destination of the config (embedded or PostgreSQL).
+    this.apiStore ??= [...this.runners.values()].find((r) => r.destination.openReader)?.destination.openReader?.() ?? null;
+    this.api = new ApiServer(config.api!, this.metrics, { dataDir: this.dataDir, openMetrics: config.apiOpenMetrics, ...(this.apiStore ? { store: this.apiStore } : {}) });
     await this.api.start();
     log('info', 'api', 'serving the web UI, /api/, /metrics and /health', { on: this.api.url });
   }
@@ -200,6 +204,7 @@ export class Pipeline {
     await Promise.all([...this.sources.values()].map((s) => s.stop().catch((e) => log('warn', 'pipeline', 'source stop failed', { error: String(e) }))));
     await Promise.all([...this.runners.values()].map((r) => r.stop(DRAIN_TIMEOUT_MS).catch((e) => log('warn', 'pipeline', 'destination stop failed', { error: String(e) }))));
     await this.api?.stop();
+    await this.apiStore?.close();
   }
 
   /** Closes and reopens destination files (SIGHUP, after log rotation). */

@@ -269,9 +269,11 @@ describe('`sluice run` with the embedded default config (child process)', () => 
     }
 
     const dataDir = path.join(cwd, 'data');
-    const allLines = () => listFiles(dataDir).flatMap((f) => readLines(path.join(dataDir, f)));
+    // Only the files destination's logs (the store's database files are under data/store).
+    const logFiles = () => listFiles(dataDir).filter((f) => f.startsWith('logs/'));
+    const allLines = () => logFiles().flatMap((f) => readLines(path.join(dataDir, f)));
     await waitFor(() => [...sent.values()].every((m) => allLines().some((l) => l.endsWith(': ' + m))), 'all three messages under data/', 10_000);
-    const files = listFiles(dataDir).filter((f) => readLines(path.join(dataDir, f)).some((l) => l.includes(RUN)));
+    const files = logFiles().filter((f) => readLines(path.join(dataDir, f)).some((l) => l.includes(RUN)));
     assert.equal(files.length, 1, `expected the messages in one file per host and day, got ${files.join(', ')}`);
     assert.match(files[0]!, new RegExp(`^logs/${SHORT_HOST}/\\d{4}-\\d{2}-\\d{2}\\.log$`), 'path should be data/logs/${HOST}/${YEAR}-${MONTH}-${DAY}.log');
     for (const [tag, msg] of sent) {

@@ -1,0 +1,100 @@
+// The `store` destination: every event into the embedded store; `ok` only after the commit.
+//
+// Registered as durable: memory buffers hold sources' acknowledgements until this answers
+// ok, i.e. until the batch is committed (and so survives kill -9), end to end.
+
+import path from 'node:path';
+import type { SluiceConfig } from '../../config/load.js';
+import type { LogEvent } from '../../event/log-event.js';
+import { describeError, SluiceError } from '../../errors.js';
+import { log } from '../../log.js';
+import { registerStoreSealSource } from '../../store/seal/registry.js';
+import { openSealer, sealPaths } from '../../store/seal/sealer.js';
+import type { SealOptions } from '../../store/seal/types.js';
+import { isEmbeddedStore } from '../../store/sqlite/schema.js';
+import { openEmbeddedReader } from '../../store/sqlite/index.js';
+import { EmbeddedStore, embeddedSealSource } from '../../store/sqlite/store.js';
+import type { StoreReader } from '../../store/types.js';
+import type { DestinationKind } from '../index.js';
+import type { Destination, DestinationContext, SendResult } from '../types.js';
+import { storeDestinationSchema, type StoreDestinationConfig } from './config.js';
+
+export { storeDestinationSchema, type StoreDestinationConfig } from './config.js';
+
+// `sluice verify` reads the embedded store's records through this (it closes its own handles).
+// A directory without the store's marker is not read as an empty store (verify: cannot check).
+registerStoreSealSource((dir) => {
+  if (!isEmbeddedStore(dir)) throw new SluiceError('SLUICE_ERR_STORE', `${dir} is not an embedded store (no store.json)`);
+  return { source: embeddedSealSource(dir), close: () => {} };
+});
+
+/** The store directory of a store destination's config. */
+export function storeDir(cfg: Pick<StoreDestinationConfig, 'path'>, dataDir: string, baseDir: string): string {
+  return cfg.path !== undefined ? path.resolve(baseDir, cfg.path) : path.join(dataDir, 'store');
+}
+
+/** What the sealer of a store is opened with (sealPaths: checkpoints in <store>/seal, the key under data_dir). */
+export function sealOptionsFor(cfg: StoreDestinationConfig, dir: string, dataDir: string): SealOptions {
+  return {
+    ...sealPaths(dir, dataDir),
+    everyEvents: cfg.checkpoint.every_events,
+    everyMs: cfg.checkpoint.every,
+    heartbeatMs: cfg.checkpoint.heartbeat,
+  };
+}
+
+/** Store destinations of a loaded config, with their directories (for query and verify). */
+export function storesOf(config: SluiceConfig, baseDir: string): { name: string; dir: string; config: StoreDestinationConfig; dataDir: string }[] {
+  const dataDir = path.resolve(baseDir, config.dataDir);
+  const out: { name: string; dir: string; config: StoreDestinationConfig; dataDir: string }[] = [];
+  for (const [name, d] of config.destinations) {
+    if (d.kind.type !== 'store') continue;
+    const c = d.config as unknown as StoreDestinationConfig;
+    out.push({ name, dir: storeDir(c, dataDir, baseDir), config: c, dataDir });
+  }
+  return out;
+}
+
+export class StoreDestination implements Destination {
+  readonly maxBatch: number;
+  readonly dir: string;
+  private store: EmbeddedStore | null = null;
+
+  constructor(private readonly cfg: StoreDestinationConfig, private readonly ctx: DestinationContext & { baseDir: string }) {
+    this.maxBatch = cfg.batch_events;
+    this.dir = storeDir(cfg, ctx.dataDir, ctx.baseDir);
+  }
+
+  async start(): Promise<void> {
+    const opts = sealOptionsFor(this.cfg, this.dir, this.ctx.dataDir);
+    this.store = await EmbeddedStore.open(this.dir, { openSealer: (state) => openSealer({ ...opts, ...state }) });
+    if (this.cfg.retention || this.cfg.archive) {
+      log('warn', `destination ${this.ctx.name}`, 'retention and archive are not applied yet: every partition stays in the database', { dir: this.dir });
+    }
+    log('info', `destination ${this.ctx.name}`, 'store open', { dir: this.dir, last_seq: this.store.lastSeq });
+  }
+
+  send(events: LogEvent[], done: (r: SendResult) => void): void {
+    const store = this.store;
+    if (store === null) { done({ status: 'retry', error: `store ${this.dir} is not open` }); return; }
+    store.write(events).then(() => done({ status: 'ok' }), (e: unknown) => done({ status: 'retry', error: describeError(e) }));
+  }
+
+  async stop(): Promise<void> {
+    const s = this.store;
+    this.store = null;
+    if (s) await s.close();
+  }
+
+  openReader(): StoreReader {
+    return openEmbeddedReader(this.dir);
+  }
+}
+
+export const storeDestinationKind: DestinationKind = {
+  type: 'store',
+  description: 'the embedded store: day partitions in SQLite with full-text search, sealed by a Merkle tree with signed checkpoints',
+  schema: storeDestinationSchema,
+  durable: true,
+  build: (config, ctx) => new StoreDestination(config as StoreDestinationConfig, ctx),
+};

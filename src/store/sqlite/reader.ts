@@ -1,0 +1,366 @@
+// The StoreReader over the embedded store's day partitions; works beside a running daemon.
+//
+// Each request touches only partitions that exist and overlap its range (a 100-year range
+// reads what is there, nothing else), newest first, so `newest 100 with a rare word` stops
+// at the first partitions that have enough. Terms SQL cannot decide are checked by the
+// shared matcher over the SQL's candidates, within a time budget; when the budget runs out
+// the answer says so (scan_bounded) instead of running on.
+
+import type Database from 'better-sqlite3';
+import type { EventJson } from '../../event/log-event.js';
+import { SluiceError } from '../../errors.js';
+import { compileMatcher, groupValue } from '../query/match.js';
+import { fieldName } from '../query/parse.js';
+import { compareGroupValue } from '../query/pipes.js';
+import type { FieldRef, Query } from '../query/ast.js';
+import type {
+  AggregateResult, AggregateRow, FacetValue, HitBucket, Notice, SearchRequest, SearchResult, StoredEvent, StoreReader, TimeRange,
+} from '../types.js';
+import { columnOf, compileFilter, type CompiledFilter } from './compile.js';
+import { listPartitions, openPartitionForRead, type PartitionInfo } from './schema.js';
+
+export const DEFAULT_SCAN_BUDGET_MS = 2000;
+/** Buckets filled with zeros up to this many; beyond, only buckets with events are returned. */
+const MAX_FILLED_BUCKETS = 10_000;
+/** fields() reads at most this many of the newest events of the range for sd.* and fields.* names. */
+const FIELD_SAMPLE = 10_000;
+
+interface Row { seq: number; time: number; raw: Buffer | null; event: string }
+
+type Matcher = (ev: EventJson) => boolean;
+
+/** How a request filters: SQL (with its parameters) and, for candidates, the matcher. */
+interface Plan {
+  where: string;
+  params: unknown[];
+  matcher: Matcher | null;
+}
+
+export interface ReaderOptions {
+  /** Budget for candidate scans when a request does not give one (ms). */
+  scanBudgetMs?: number;
+}
+
+export class SqliteStoreReader implements StoreReader {
+  private readonly handles = new Map<string, Database.Database>();
+  private readonly budgetMs: number;
+
+  constructor(readonly dir: string, opts: ReaderOptions = {}) {
+    this.budgetMs = opts.scanBudgetMs ?? DEFAULT_SCAN_BUDGET_MS;
+  }
+
+  private db(p: PartitionInfo): Database.Database {
+    let db = this.handles.get(p.file);
+    if (!db) {
+      try {
+        db = openPartitionForRead(p.file);
+      } catch (e) {
+        throw new SluiceError('SLUICE_ERR_STORE', `store ${this.dir}: cannot open partition ${p.day}: ${(e as Error).message}`, { cause: e });
+      }
+      this.handles.set(p.file, db);
+    }
+    return db;
+  }
+
+  /** Partitions overlapping the range, newest first. */
+  private partitions(range: TimeRange | null): PartitionInfo[] {
+    const all = listPartitions(this.dir);
+    if (range === null) return all;
+    return all.filter((p) => p.to > range.from && p.from < range.to);
+  }
+
+  private plan(query: Query): Plan {
+    const c: CompiledFilter = compileFilter(query.filter);
+    return { where: c.sql, params: c.params, matcher: c.exact ? null : compileMatcher(query.filter) };
+  }
+
+  async search(req: SearchRequest): Promise<SearchResult> {
+    const plan = this.plan(req.query);
+    const pipeLimit = req.query.pipes.find((p) => p.kind === 'limit');
+    const limit = Math.max(0, Math.min(req.limit, pipeLimit?.kind === 'limit' ? pipeLimit.n : Infinity));
+    const after = decodeCursor(req.cursor ?? null);
+    const deadline = performance.now() + (req.scanBudgetMs ?? this.budgetMs);
+    const events: StoredEvent[] = [];
+    const notices: Notice[] = [];
+    let last: { time: number; seq: number } | null = null;
+    let bounded = false;
+    if (limit === 0) return { events, cursor: null, notices };
+    for (const p of this.partitions(req.range)) {
+      if (after && p.from > after.time) continue;
+      const params: unknown[] = [req.range.from, req.range.to, ...plan.params];
+      let sql = `SELECT seq, time, raw, event FROM events WHERE time >= ? AND time < ? AND (${plan.where})`;
+      if (after) {
+        sql += ' AND (time < ? OR (time = ? AND seq < ?))';
+        params.push(after.time, after.time, after.seq);
+      }
+      sql += ' ORDER BY time DESC, seq DESC';
+      const db = this.db(p);
+      if (plan.matcher === null) {
+        const rows = db.prepare(sql + ' LIMIT ?').all(...params, limit - events.length) as Row[];
+        for (const r of rows) events.push(stored(r, JSON.parse(r.event) as EventJson));
+        if (rows.length) last = rows[rows.length - 1]!;
+      } else {
+        let n = 0;
+        for (const r of db.prepare(sql).iterate(...params) as IterableIterator<Row>) {
+          const ev = JSON.parse(r.event) as EventJson;
+          last = r;
+          if (plan.matcher(ev)) {
+            events.push(stored(r, ev));
+            if (events.length >= limit) break;
+          }
+          if ((++n & 63) === 0 && performance.now() > deadline) { bounded = true; break; }
+        }
+      }
+      if (events.length >= limit || bounded) break;
+    }
+    if (bounded) notices.push(scanBounded(req.scanBudgetMs ?? this.budgetMs, 'search', last));
+    const more = (events.length >= limit || bounded) && last !== null;
+    return { events, cursor: more ? encodeCursor(last!) : null, notices };
+  }
+
+  /**
+   * Counts by the given fields over the range: SQL GROUP BY when the filter is exact and the
+   * fields are columns, else the matcher and fieldValue over the candidates (bounded).
+   */
+  private countBy(query: Query, range: TimeRange, by: FieldRef[], notices: Notice[]): Map<string, { values: (string | number | null)[]; count: number }> {
+    const plan = this.plan(query);
+    const cols = by.map(columnOf);
+    const counts = new Map<string, { values: (string | number | null)[]; count: number }>();
+    const add = (values: (string | number | null)[], n: number) => {
+      // Type-tagged: 5 and "5" are different groups, as in SQL.
+      const key = JSON.stringify(values.map((v) => (typeof v === 'number' ? [v] : v)));
+      const e = counts.get(key);
+      if (e) e.count += n;
+      else counts.set(key, { values, count: n });
+    };
+    if (plan.matcher === null && cols.every((c) => c !== null)) {
+      // BINARY: groups are exact values (the columns compare NOCASE for filters).
+      const sel = cols.map((c, i) => `${c} COLLATE BINARY AS k${i}`);
+      const group = cols.length ? ` GROUP BY ${cols.map((_, i) => `k${i}`).join(', ')}` : '';
+      for (const p of this.partitions(range)) {
+        const [within, times] = timeClause(p, range);
+        const sql = `SELECT ${[...sel, 'count(*) AS n'].join(', ')} FROM events WHERE ${within} AND (${plan.where})${group}`;
+        const rows = this.db(p).prepare(sql).all(...times, ...plan.params) as Record<string, string | number | null>[];
+        for (const r of rows) {
+          if (r.n === 0) continue;
+          add(cols.map((_, i) => r[`k${i}`] ?? null), r.n as number);
+        }
+      }
+      return counts;
+    }
+    const deadline = performance.now() + this.budgetMs;
+    let n = 0;
+    let last: { time: number; seq: number } | null = null;
+    outer: for (const p of this.partitions(range)) {
+      const sql = `SELECT seq, time, event FROM events WHERE time >= ? AND time < ? AND (${plan.where}) ORDER BY time DESC, seq DESC`;
+      for (const r of this.db(p).prepare(sql).iterate(range.from, range.to, ...plan.params) as IterableIterator<Row>) {
+        last = r;
+        const ev = JSON.parse(r.event) as EventJson;
+        if (plan.matcher === null || plan.matcher(ev)) add(by.map((f) => groupValue(ev, f)), 1);
+        if ((++n & 63) === 0 && performance.now() > deadline) {
+          notices.push(scanBounded(this.budgetMs, 'counts', last));
+          break outer;
+        }
+      }
+    }
+    return counts;
+  }
+
+  /**
+   * `| stats` and `| top` as pipes.ts defines them: rows keyed by fieldName plus count, by
+   * count descending then the values (numbers, then strings by code point, null last); top
+   * leaves out null; a limit after them keeps the first rows.
+   */
+  async aggregate(query: Query, range: TimeRange): Promise<AggregateResult> {
+    const notices: Notice[] = [];
+    const pipe = query.pipes.find((p) => p.kind === 'stats' || p.kind === 'top');
+    const by = pipe === undefined ? [] : pipe.kind === 'stats' ? pipe.by : pipe.kind === 'top' ? [pipe.field] : [];
+    const names = by.map(fieldName);
+    let groups = [...this.countBy(query, range, by, notices).values()];
+    if (pipe?.kind === 'top') groups = groups.filter((g) => g.values[0] !== null);
+    groups.sort((a, b) => b.count - a.count || compareValues(a.values, b.values));
+    if (pipe?.kind === 'top') groups = groups.slice(0, pipe.n);
+    let rows = groups.map((g) => {
+      const row = {} as AggregateRow;
+      names.forEach((n, i) => { row[n] = g.values[i] ?? null; });
+      row.count = g.count;
+      return row;
+    });
+    if (by.length === 0 && rows.length === 0) rows.push({ count: 0 } as AggregateRow);
+    const at = pipe === undefined ? -1 : query.pipes.indexOf(pipe);
+    for (const p of query.pipes.slice(at + 1)) if (p.kind === 'limit') rows = rows.slice(0, p.n);
+    return { rows, notices };
+  }
+
+  async hits(query: Query, range: TimeRange, stepMs: number): Promise<{ buckets: HitBucket[]; notices: Notice[] }> {
+    if (!(stepMs >= 1) || !Number.isFinite(stepMs)) throw new SluiceError('SLUICE_ERR_USAGE', `hits: step must be a positive number of milliseconds, got ${stepMs}`);
+    const step = Math.floor(stepMs);
+    const plan = this.plan(query);
+    const notices: Notice[] = [];
+    const counts = new Map<number, number>();
+    const add = (b: number, n: number) => counts.set(b, (counts.get(b) ?? 0) + n);
+    if (plan.matcher === null) {
+      for (const p of this.partitions(range)) {
+        const [within, times] = timeClause(p, range);
+        const sql = `SELECT (time / CAST(? AS INTEGER)) * CAST(? AS INTEGER) AS b, count(*) AS n FROM events WHERE ${within} AND (${plan.where}) GROUP BY b`;
+        for (const r of this.db(p).prepare(sql).all(step, step, ...times, ...plan.params) as { b: number; n: number }[]) add(r.b, r.n);
+      }
+    } else {
+      const deadline = performance.now() + this.budgetMs;
+      let n = 0;
+      outer: for (const p of this.partitions(range)) {
+        const sql = `SELECT seq, time, event FROM events WHERE time >= ? AND time < ? AND (${plan.where}) ORDER BY time DESC, seq DESC`;
+        for (const r of this.db(p).prepare(sql).iterate(range.from, range.to, ...plan.params) as IterableIterator<Row>) {
+          if (plan.matcher(JSON.parse(r.event) as EventJson)) add(Math.floor(r.time / step) * step, 1);
+          if ((++n & 63) === 0 && performance.now() > deadline) {
+            notices.push(scanBounded(this.budgetMs, 'histogram', r));
+            break outer;
+          }
+        }
+      }
+    }
+    const first = Math.floor(range.from / step) * step;
+    const buckets: HitBucket[] = [];
+    if ((range.to - first) / step <= MAX_FILLED_BUCKETS) {
+      for (let t = first; t < range.to; t += step) buckets.push({ time: t, count: counts.get(t) ?? 0 });
+    } else {
+      for (const [time, count] of [...counts].sort((a, b) => a[0] - b[0])) buckets.push({ time, count });
+    }
+    return { buckets, notices };
+  }
+
+  async facets(query: Query, range: TimeRange, fields: FieldRef[], limit: number): Promise<{ facets: Map<string, FacetValue[]>; notices: Notice[] }> {
+    const notices: Notice[] = [];
+    const facets = new Map<string, FacetValue[]>();
+    for (const f of fields) {
+      // As `| top limit field`: the most frequent values, null left out.
+      const counts = this.countBy(query, range, [f], notices);
+      const values = [...counts.values()].filter((c) => c.values[0] !== null).map((c) => ({ value: c.values[0]!, count: c.count }));
+      values.sort((a, b) => b.count - a.count || compareGroupValue(a.value, b.value));
+      facets.set(fieldName(f), values.slice(0, limit));
+    }
+    return { facets, notices };
+  }
+
+  async fields(range: TimeRange): Promise<{ name: string; count: number }[]> {
+    const builtins: [string, string][] = [['host', 'host'], ['app', 'app'], ['procid', 'procid'], ['msgid', 'msgid'], ['facility', 'facility'], ['severity', 'severity'], ['source', 'source'], ['transport', 'transport']];
+    const totals = new Map<string, number>();
+    const add = (name: string, n: number) => { if (n > 0) totals.set(name, (totals.get(name) ?? 0) + n); };
+    let sampled = 0;
+    for (const p of this.partitions(range)) {
+      const db = this.db(p);
+      const [within, times] = timeClause(p, range);
+      const r = db.prepare(`SELECT ${builtins.map(([n, c]) => `count(${c}) AS ${n}`).join(', ')} FROM events WHERE ${within}`).get(...times) as Record<string, number>;
+      for (const [k, v] of Object.entries(r)) add(k, v);
+      if (sampled >= FIELD_SAMPLE) continue;
+      const rows = db.prepare('SELECT event FROM events WHERE time >= ? AND time < ? ORDER BY time DESC LIMIT ?').all(range.from, range.to, FIELD_SAMPLE - sampled) as { event: string }[];
+      sampled += rows.length;
+      for (const { event } of rows) {
+        const ev = JSON.parse(event) as EventJson;
+        if (ev.structured_data) for (const [id, params] of Object.entries(ev.structured_data)) for (const param of Object.keys(params)) add(`sd.${id}.${param}`, 1);
+        for (const name of Object.keys(ev.fields ?? {})) add(`fields.${name}`, 1);
+      }
+    }
+    return [...totals].map(([name, count]) => ({ name, count })).sort((a, b) => b.count - a.count || a.name.localeCompare(b.name));
+  }
+
+  async context(seq: number, before: number, after: number, by: 'host' | 'source'): Promise<StoredEvent[]> {
+    const parts = this.partitions(null);
+    let at = -1;
+    let row: (Row & { host: string | null; source: string | null }) | undefined;
+    for (let i = 0; i < parts.length && row === undefined; i++) {
+      row = this.db(parts[i]!).prepare('SELECT seq, time, raw, event, host, source FROM events WHERE seq = ?').get(seq) as typeof row;
+      if (row !== undefined) at = i;
+    }
+    if (row === undefined) return [];
+    const key = row[by];
+    const col = by === 'host' ? 'host' : 'source';
+    const older: Row[] = [];
+    for (let i = at; i < parts.length && older.length < before; i++) {
+      older.push(...this.db(parts[i]!).prepare(`SELECT seq, time, raw, event FROM events WHERE ${col} IS ? AND (time < ? OR (time = ? AND seq < ?)) ORDER BY time DESC, seq DESC LIMIT ?`)
+        .all(key, row.time, row.time, row.seq, before - older.length) as Row[]);
+    }
+    const newer: Row[] = [];
+    for (let i = at; i >= 0 && newer.length < after; i--) {
+      newer.push(...this.db(parts[i]!).prepare(`SELECT seq, time, raw, event FROM events WHERE ${col} IS ? AND (time > ? OR (time = ? AND seq > ?)) ORDER BY time ASC, seq ASC LIMIT ?`)
+        .all(key, row.time, row.time, row.seq, after - newer.length) as Row[]);
+    }
+    return [...older.reverse(), row, ...newer].map((r) => stored(r, JSON.parse(r.event) as EventJson));
+  }
+
+  async since(query: Query, afterSeq: number, limit: number): Promise<StoredEvent[]> {
+    const plan = this.plan(query);
+    if (limit <= 0) return [];
+    const found: StoredEvent[] = [];
+    const sql = `SELECT seq, time, raw, event FROM events WHERE seq > ? AND (${plan.where}) ORDER BY seq`;
+    for (const p of this.partitions(null)) {
+      const db = this.db(p);
+      if (plan.matcher === null) {
+        for (const r of db.prepare(sql + ' LIMIT ?').all(afterSeq, ...plan.params, limit) as Row[]) found.push(stored(r, JSON.parse(r.event) as EventJson));
+        continue;
+      }
+      let taken = 0;
+      for (const r of db.prepare(sql).iterate(afterSeq, ...plan.params) as IterableIterator<Row>) {
+        const ev = JSON.parse(r.event) as EventJson;
+        if (!plan.matcher(ev)) continue;
+        found.push(stored(r, ev));
+        if (++taken >= limit) break;
+      }
+    }
+    found.sort((a, b) => a.seq - b.seq);
+    return found.slice(0, limit);
+  }
+
+  async lastSeq(): Promise<number> {
+    let max = 0;
+    for (const p of this.partitions(null)) {
+      const r = this.db(p).prepare('SELECT max(seq) AS m FROM events').get() as { m: number | null };
+      if (r.m !== null && r.m > max) max = r.m;
+    }
+    return max;
+  }
+
+  async close(): Promise<void> {
+    for (const db of this.handles.values()) db.close();
+    this.handles.clear();
+  }
+}
+
+/**
+ * The time condition for one partition: none when the range covers the whole day (every row
+ * of a day file is within it), so GROUP BY can use the field's own index.
+ */
+function timeClause(p: PartitionInfo, range: TimeRange): [string, number[]] {
+  if (range.from <= p.from && range.to >= p.to) return ['1', []];
+  return ['time >= ? AND time < ?', [range.from, range.to]];
+}
+
+function stored(r: Row, event: EventJson): StoredEvent {
+  return { seq: r.seq, time: r.time, event, raw: r.raw };
+}
+
+function encodeCursor(at: { time: number; seq: number }): string {
+  return Buffer.from(JSON.stringify([at.time, at.seq])).toString('base64url');
+}
+
+function decodeCursor(c: string | null): { time: number; seq: number } | null {
+  if (c === null || c === '') return null;
+  try {
+    const v = JSON.parse(Buffer.from(c, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(v) && v.length === 2 && Number.isSafeInteger(v[0]) && Number.isSafeInteger(v[1])) return { time: v[0] as number, seq: v[1] as number };
+  } catch { /* fall through */ }
+  throw new SluiceError('SLUICE_ERR_USAGE', `not a cursor from this store: ${JSON.stringify(c.slice(0, 80))}`);
+}
+
+function scanBounded(budgetMs: number, what: string, last: { time: number } | null): Notice {
+  const upTo = last ? ` (covered events back to ${new Date(last.time).toISOString()})` : '';
+  return { code: 'scan_bounded', message: `the query needs a scan (wildcard, regular expression or a field without an index); the ${what} stopped after ${budgetMs} ms${upTo}: narrow the time range or the query for a complete answer` };
+}
+
+function compareValues(a: (string | number | null)[], b: (string | number | null)[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const c = compareGroupValue(a[i] ?? null, b[i] ?? null);
+    if (c !== 0) return c;
+  }
+  return 0;
+}

@@ -1,0 +1,163 @@
+// The canonical record bytes of a stored event: what the seal hashes and verify recomputes.
+//
+// recordBytes(row) covers every column of the row except `hash` (which is derived from it),
+// in this fixed order:
+//   seq, time, received, host, app, procid, msgid, facility, severity, source, transport,
+//   peer, raw, event
+// each as a tagged value:
+//   0x00                         null
+//   0x01 f64 big-endian          number (all numbers here are integers below 2^53)
+//   0x02 u32 big-endian n, bytes text, UTF-8
+//   0x03 u32 big-endian n, bytes blob
+// preceded by the 4-byte magic "SLR1". Whatever a row holds (an edited host, message or raw
+// byte) changes these bytes, so verify only needs the row's column values to check it.
+//
+// The same encoding is the transfer form between the store and its writer thread: the writer
+// decodes the columns from the record bytes, so what is stored is exactly what was hashed.
+
+export const RECORD_MAGIC = Buffer.from('SLR1', 'latin1');
+
+export const COLUMNS = ['seq', 'time', 'received', 'host', 'app', 'procid', 'msgid', 'facility', 'severity', 'source', 'transport', 'peer', 'raw', 'event'] as const;
+
+export type ColumnValue = number | string | Buffer | null;
+
+/** A stored row as SQLite returns it (hash included). */
+export interface StoredRow {
+  seq: number;
+  time: number;
+  received: number;
+  host: string | null;
+  app: string | null;
+  procid: string | null;
+  msgid: string | null;
+  facility: number | null;
+  severity: number | null;
+  source: string | null;
+  transport: string | null;
+  peer: string | null;
+  raw: Buffer | null;
+  event: string;
+  hash: Buffer | null;
+}
+
+const TAG_NULL = 0;
+const TAG_NUMBER = 1;
+const TAG_TEXT = 2;
+const TAG_BLOB = 3;
+
+/** A growable buffer that writes tagged values; one per batch, reused. */
+export class RecordWriter {
+  buf: Buffer;
+  pos = 0;
+
+  constructor(size = 1 << 20) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  magic(): void {
+    this.ensure(4);
+    RECORD_MAGIC.copy(this.buf, this.pos);
+    this.pos += 4;
+  }
+
+  null(): void {
+    this.ensure(1);
+    this.buf[this.pos++] = TAG_NULL;
+  }
+
+  number(v: number): void {
+    this.ensure(9);
+    this.buf[this.pos] = TAG_NUMBER;
+    this.buf.writeDoubleBE(v, this.pos + 1);
+    this.pos += 9;
+  }
+
+  text(s: string | null): void {
+    if (s === null) { this.null(); return; }
+    const max = s.length * 3;
+    this.ensure(5 + max);
+    const at = this.pos;
+    this.buf[at] = TAG_TEXT;
+    const n = s.length === 0 ? 0 : this.buf.write(s, at + 5, max, 'utf8');
+    this.buf.writeUInt32BE(n, at + 1);
+    this.pos = at + 5 + n;
+  }
+
+  blob(b: Buffer | null): void {
+    if (b === null) { this.null(); return; }
+    this.ensure(5 + b.length);
+    this.buf[this.pos] = TAG_BLOB;
+    this.buf.writeUInt32BE(b.length, this.pos + 1);
+    b.copy(this.buf, this.pos + 5);
+    this.pos += 5 + b.length;
+  }
+
+  value(v: ColumnValue): void {
+    if (v === null) this.null();
+    else if (typeof v === 'number') this.number(v);
+    else if (typeof v === 'string') this.text(v);
+    else this.blob(v);
+  }
+
+  u32(v: number): void {
+    this.ensure(4);
+    this.buf.writeUInt32LE(v, this.pos);
+    this.pos += 4;
+  }
+
+  bytes(b: Buffer): void {
+    this.ensure(b.length);
+    b.copy(this.buf, this.pos);
+    this.pos += b.length;
+  }
+}
+
+/** recordBytes of a row read back from the database (what verify recomputes). */
+export function recordBytes(row: Omit<StoredRow, 'hash'>): Buffer {
+  const w = new RecordWriter(256 + (row.raw?.length ?? 0) + row.event.length * 3);
+  w.magic();
+  w.number(row.seq);
+  w.number(row.time);
+  w.number(row.received);
+  w.text(row.host);
+  w.text(row.app);
+  w.text(row.procid);
+  w.text(row.msgid);
+  numberOrNull(w, row.facility);
+  numberOrNull(w, row.severity);
+  w.text(row.source);
+  w.text(row.transport);
+  w.text(row.peer);
+  w.blob(row.raw);
+  w.text(row.event);
+  return Buffer.from(w.buf.subarray(0, w.pos));
+}
+
+function numberOrNull(w: RecordWriter, v: number | null): void {
+  if (v === null) w.null();
+  else w.number(v);
+}
+
+/** Decodes the 14 column values of record bytes at [pos, end); throws on malformed input. */
+export function decodeRecord(buf: Buffer, pos: number, end: number, out: ColumnValue[]): void {
+  if (buf.readUInt32BE(pos) !== RECORD_MAGIC.readUInt32BE(0)) throw new Error(`record at ${pos}: bad magic`);
+  let p = pos + 4;
+  for (let i = 0; i < COLUMNS.length; i++) {
+    const tag = buf[p]!;
+    if (tag === TAG_NULL) { out[i] = null; p += 1; }
+    else if (tag === TAG_NUMBER) { out[i] = buf.readDoubleBE(p + 1); p += 9; }
+    else if (tag === TAG_TEXT) { const n = buf.readUInt32BE(p + 1); out[i] = buf.toString('utf8', p + 5, p + 5 + n); p += 5 + n; }
+    else if (tag === TAG_BLOB) { const n = buf.readUInt32BE(p + 1); out[i] = buf.subarray(p + 5, p + 5 + n); p += 5 + n; }
+    else throw new Error(`record at ${pos}: bad tag ${tag} for ${COLUMNS[i]}`);
+  }
+  if (p !== end) throw new Error(`record at ${pos}: ${end - p} bytes left over`);
+}

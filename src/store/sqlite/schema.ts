@@ -1,0 +1,145 @@
+// The on-disk layout of the embedded store: one SQLite file per UTC day, and how each is opened.
+//
+// <path>/YYYY-MM-DD.db   events whose time (timestamp, else receive time) falls on that day
+// <path>/store.json      format marker (no absolute paths anywhere: a copied directory opens)
+//
+// A partition per day keeps an FTS MATCH plus a time filter on a small table: on one large
+// table the planner can fall off the index (a published case went from 100 ms to 146 s).
+
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+
+export const STORE_FORMAT = 1;
+const DAY_FILE = /^(\d{4})-(\d{2})-(\d{2})\.db$/;
+const DAY_MS = 86_400_000;
+/** Times outside this window are not trusted for partitioning: the receive time is used. */
+const MIN_TIME = Date.UTC(1970, 0, 1);
+const MAX_TIME = Date.UTC(9999, 11, 31);
+
+export interface PartitionInfo {
+  day: string;
+  file: string;
+  /** UTC midnight starting the day (ms). */
+  from: number;
+  /** The next midnight (exclusive). */
+  to: number;
+}
+
+/** The event time used for ranges and partitions: the timestamp when it parses, else receive time. */
+export function eventTime(timestamp: string | null, received: number): number {
+  if (timestamp === null) return received;
+  const t = Date.parse(timestamp);
+  return t >= MIN_TIME && t <= MAX_TIME ? t : received;
+}
+
+export function dayOf(time: number): string {
+  return new Date(time).toISOString().slice(0, 10);
+}
+
+export function dayStart(day: string): number {
+  return Date.parse(`${day}T00:00:00.000Z`);
+}
+
+/** Partitions present under dir, newest first. */
+export function listPartitions(dir: string): PartitionInfo[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  const out: PartitionInfo[] = [];
+  for (const n of names) {
+    if (!DAY_FILE.test(n)) continue;
+    const day = n.slice(0, 10);
+    const from = dayStart(day);
+    if (Number.isNaN(from)) continue;
+    out.push({ day, file: path.join(dir, n), from, to: from + DAY_MS });
+  }
+  return out.sort((a, b) => b.from - a.from);
+}
+
+export function partitionFile(dir: string, day: string): string {
+  return path.join(dir, `${day}.db`);
+}
+
+const DDL = `
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY,
+  time INTEGER NOT NULL,
+  received INTEGER NOT NULL,
+  host TEXT COLLATE NOCASE,
+  app TEXT COLLATE NOCASE,
+  procid TEXT COLLATE NOCASE,
+  msgid TEXT COLLATE NOCASE,
+  facility INTEGER,
+  severity INTEGER,
+  source TEXT COLLATE NOCASE,
+  transport TEXT COLLATE NOCASE,
+  peer TEXT,
+  raw BLOB,
+  event TEXT NOT NULL,
+  hash BLOB
+);
+CREATE INDEX IF NOT EXISTS events_time ON events(time);
+CREATE INDEX IF NOT EXISTS events_host ON events(host);
+CREATE INDEX IF NOT EXISTS events_app ON events(app);
+CREATE INDEX IF NOT EXISTS events_severity ON events(severity);
+CREATE INDEX IF NOT EXISTS events_facility ON events(facility);
+CREATE INDEX IF NOT EXISTS events_source ON events(source);
+-- Contentless: the message text is in events.event already; the index keeps only tokens and
+-- positions (phrases work), rowid = seq. Partitions are dropped whole, never row by row.
+CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(message, content='', columnsize=0, tokenize='unicode61 remove_diacritics 0');
+`;
+
+/**
+ * Opens one day's database for writing. A new one is made under a temporary name and renamed
+ * once its tables exist, so a reader never finds a day file without them.
+ */
+export function openPartitionForWrite(file: string): Database.Database {
+  if (!fs.existsSync(file)) {
+    const tmp = `${file}.new`;
+    for (const f of [tmp, `${tmp}-wal`, `${tmp}-shm`]) fs.rmSync(f, { force: true });
+    const fresh = new Database(tmp);
+    fresh.pragma('journal_mode = WAL');
+    fresh.exec(DDL);
+    // FTS5 merges index segments while inserting; merging 16 at a level instead of 4 cut the
+    // insert CPU per row by about 15% here (measured with CPU time) at a small cost to MATCH.
+    fresh.exec("INSERT INTO events_fts(events_fts, rank) VALUES('automerge', 16)");
+    fresh.close();
+    fs.renameSync(tmp, file);
+  }
+  const db = new Database(file);
+  // WAL with synchronous=NORMAL: a committed transaction is in the WAL file before the commit
+  // returns, so it survives kill -9 of the process (only a power loss or OS crash can lose the
+  // last transactions, and never corrupts the database). FULL would fsync on every commit.
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('temp_store = MEMORY');
+  db.pragma('cache_size = -32768');
+  // Fewer, larger WAL checkpoints: the writer is the only one and readers see the WAL anyway.
+  db.pragma('wal_autocheckpoint = 4000');
+  db.exec(DDL);
+  return db;
+}
+
+/** Opens one day's database for reading (another process may be writing it). */
+export function openPartitionForRead(file: string): Database.Database {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  db.pragma('cache_size = -16384');
+  db.pragma('temp_store = MEMORY');
+  return db;
+}
+
+export function writeStoreMarker(dir: string): void {
+  const f = path.join(dir, 'store.json');
+  if (fs.existsSync(f)) return;
+  fs.writeFileSync(f, JSON.stringify({ format: STORE_FORMAT, kind: 'sluice-store', partition: 'day' }) + '\n');
+}
+
+/** True when dir holds an embedded store (its marker file). */
+export function isEmbeddedStore(dir: string): boolean {
+  return fs.existsSync(path.join(dir, 'store.json'));
+}

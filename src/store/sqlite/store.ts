@@ -1,0 +1,379 @@
+// The embedded store's write side: sequence numbers, record bytes, sealing, commits in a writer thread.
+//
+// One write() = one batch: events are grouped by UTC day (most batches are one group); each
+// group gets the next sequence numbers, its record bytes go to the Sealer for leaf hashes,
+// and the writer thread commits it in one transaction. write() resolves after every group is
+// committed; only then is a checkpoint considered, so the seal never signs what is not stored.
+//
+// Sequence numbers: the next is max(seq)+1 over all partitions at open. Groups commit one
+// after another and each holds a contiguous range, so a crash between two groups leaves no
+// gap (the uncommitted group was not acknowledged and comes again).
+//
+// The Sealer contract this relies on: checkpoint() is only called for committed records. The
+// sealer is opened with the store's last seq and its stored hashes, so it can rebuild its
+// tree past the last checkpoint (the seal's openSealer does); if it comes back smaller, the
+// store appends the committed records after sealer.size itself (checking the stored hash).
+
+import { Worker } from 'node:worker_threads';
+import fs from 'node:fs';
+import type { LogEvent } from '../../event/log-event.js';
+import { describeError, SluiceError } from '../../errors.js';
+import { log } from '../../log.js';
+import type { CheckpointReason, Sealer, SealRecord, SealSource } from '../seal/types.js';
+import { PartitionWriter, NO_MESSAGE, type WriteJob } from './partition-writer.js';
+import { RecordWriter, recordBytes } from './record.js';
+import { dayOf, eventTime, listPartitions, writeStoreMarker } from './schema.js';
+import { hashesInSeqOrder, recordsInSeqOrder, maxSeq } from './scan.js';
+import type { WorkerReply, WorkerRequest } from './write-worker.js';
+
+/** What the store tells the sealer it opens: where the committed records end, and their stored hashes. */
+export interface SealerState {
+  lastSeq: number;
+  /** Stored leaf hashes of seq from..to inclusive, in seq order. */
+  leafHashes: (fromSeq: number, toSeq: number) => Iterable<Buffer>;
+}
+
+export interface EmbeddedStoreOptions {
+  /** Opens the Sealer (again, after a failed commit) given what the database holds. */
+  openSealer: (state: SealerState) => Promise<Sealer>;
+  /** Run SQLite writes in a worker thread (default true). */
+  worker?: boolean;
+  /** How often an idle store asks the sealer whether a checkpoint is due (ms). */
+  tickMs?: number;
+}
+
+const HASH_BYTES = 32;
+/** Events per transaction handed to the writer thread (a batch is pipelined in chunks). */
+const CHUNK_EVENTS = 1024;
+
+const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+interface Group { day: string; events: LogEvent[] }
+
+export class EmbeddedStore {
+  private nextSeq: number;
+  private sealer: Sealer;
+  private writing: Promise<void> = Promise.resolve();
+  private busy = false;
+  private broken: string | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private newestDay: string | null;
+  private readonly inline: PartitionWriter | null;
+  private readonly worker: Worker | null;
+  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private requestId = 0;
+  private readonly writer = new RecordWriter(1 << 20);
+  private closed = false;
+
+  private constructor(readonly dir: string, private readonly opts: EmbeddedStoreOptions, sealer: Sealer, lastSeq: number) {
+    this.sealer = sealer;
+    this.nextSeq = lastSeq + 1;
+    this.newestDay = listPartitions(dir)[0]?.day ?? null;
+    if (opts.worker === false) {
+      this.inline = new PartitionWriter(dir);
+      this.worker = null;
+    } else {
+      this.inline = null;
+      this.worker = new Worker(new URL('./write-worker.js', import.meta.url), { workerData: { dir } });
+      this.worker.on('message', (r: WorkerReply) => {
+        const p = this.pending.get(r.id);
+        if (!p) return;
+        this.pending.delete(r.id);
+        if (r.ok) p.resolve();
+        else p.reject(new SluiceError('SLUICE_ERR_STORE', `store ${dir}: commit failed: ${r.error}`));
+      });
+      this.worker.on('error', (e) => this.failAll(`writer thread failed: ${describeError(e)}`));
+      this.worker.on('exit', (code) => { if (!this.closed) this.failAll(`writer thread exited (${code})`); });
+    }
+    const tick = opts.tickMs ?? 1000;
+    this.timer = setInterval(() => this.idleCheckpoint(), tick);
+    this.timer.unref();
+  }
+
+  /** Opens (creating) the store in dir and brings the sealer level with what is committed. */
+  static async open(dir: string, opts: EmbeddedStoreOptions): Promise<EmbeddedStore> {
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+      writeStoreMarker(dir);
+    } catch (e) {
+      throw new SluiceError('SLUICE_ERR_STORE', `store ${dir}: cannot create the directory: ${describeError(e)}`, { cause: e });
+    }
+    const last = maxSeq(dir);
+    const sealer = await opts.openSealer({ lastSeq: last, leafHashes: (from, to) => hashesInSeqOrder(dir, from, to) });
+    const next = catchUp(dir, sealer, last);
+    return new EmbeddedStore(dir, opts, sealer, next - 1);
+  }
+
+  get lastSeq(): number {
+    return this.nextSeq - 1;
+  }
+
+  /** Stores a batch; resolves once it is committed (the destination's `ok`). */
+  write(events: LogEvent[]): Promise<void> {
+    const run = this.writing.then(() => this.writeNow(events));
+    this.writing = run.catch(() => {});
+    return run;
+  }
+
+  private async writeNow(events: LogEvent[]): Promise<void> {
+    if (this.closed) throw new SluiceError('SLUICE_ERR_STORE', `store ${this.dir}: closed`);
+    if (this.broken !== null) await this.recover();
+    if (events.length === 0) return;
+    this.busy = true;
+    try {
+      const groups = groupByDay(events);
+      // Chunks go to the writer thread as soon as they are encoded, so the next chunk is
+      // encoded (and the sockets read) while SQLite commits the previous one.
+      const commits: Promise<void>[] = [];
+      for (const g of groups) {
+        for (let i = 0; i < g.events.length; i += CHUNK_EVENTS) {
+          if (commits.length > 0) await yieldToIo();
+          const c = this.commit(this.encode(g.day, g.events, i, Math.min(g.events.length, i + CHUNK_EVENTS)));
+          c.catch(() => {});
+          commits.push(c);
+          // Inline, a failed chunk must stop the rest (no later chunk may commit after it).
+          if (this.inline) await c.catch((e: unknown) => { this.broken = describeError(e); throw e; });
+        }
+      }
+      try {
+        await Promise.all(commits);
+      } catch (e) {
+        // The sealer holds leaves that may not be stored: drop it and rebuild before the next write.
+        this.broken = describeError(e);
+        throw e;
+      }
+      let partitionClosed = false;
+      for (const g of groups) {
+        if (this.newestDay === null || g.day > this.newestDay) {
+          if (this.newestDay !== null) partitionClosed = true;
+          this.newestDay = g.day;
+        }
+      }
+      const due: CheckpointReason | null = partitionClosed ? 'partition' : this.sealer.due();
+      if (due !== null) this.checkpoint(due);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private encode(day: string, events: LogEvent[], from: number, to: number): WriteJob {
+    const w = this.writer;
+    w.pos = 0;
+    const starts: number[] = [];
+    const ends: number[] = [];
+    const hashAt: number[] = [];
+    for (let k = from; k < to; k++) {
+      const ev = events[k]!;
+      const seq = this.nextSeq++;
+      const json = ev.toJSON();
+      const received = ev.receivedAt;
+      const time = eventTime(json.timestamp, received);
+      const raw = ev.rawBytes;
+      const src = ev.source;
+      const lenAt = w.pos;
+      w.u32(0);
+      const start = w.pos;
+      w.magic();
+      w.number(seq);
+      w.number(time);
+      w.number(received);
+      w.text(json.hostname);
+      w.text(json.appname);
+      w.text(json.procid);
+      w.text(json.msgid);
+      if (json.facility === null) w.null(); else w.number(json.facility);
+      if (json.severity === null) w.null(); else w.number(json.severity);
+      w.text(src.name);
+      w.text(src.transport);
+      w.text(src.address);
+      w.blob(raw.length > 0 ? raw : null);
+      w.text(JSON.stringify(json));
+      const end = w.pos;
+      w.buf.writeUInt32LE(end - start, lenAt);
+      starts.push(start);
+      ends.push(end);
+      const msg = json.message;
+      if (msg === null) w.u32(NO_MESSAGE);
+      else {
+        const mAt = w.pos;
+        w.u32(0);
+        const before = w.pos;
+        w.ensure(msg.length * 3);
+        w.pos += w.buf.write(msg, w.pos, 'utf8');
+        w.buf.writeUInt32LE(w.pos - before, mAt);
+      }
+      w.ensure(1 + HASH_BYTES);
+      w.buf[w.pos] = HASH_BYTES;
+      hashAt.push(w.pos + 1);
+      w.pos += 1 + HASH_BYTES;
+    }
+    const buf = w.buf;
+    const records: SealRecord[] = new Array(starts.length);
+    const first = this.nextSeq - (to - from);
+    for (let i = 0; i < starts.length; i++) records[i] = { seq: first + i, bytes: buf.subarray(starts[i], ends[i]) };
+    const hashes = this.sealer.append(records);
+    if (hashes.length !== records.length) throw new SluiceError('SLUICE_ERR_STORE', `sealer returned ${hashes.length} hashes for ${records.length} records`);
+    for (let i = 0; i < hashes.length; i++) {
+      const h = hashes[i]!;
+      if (h.length !== HASH_BYTES) throw new SluiceError('SLUICE_ERR_STORE', `sealer returned a ${h.length}-byte leaf hash (expected ${HASH_BYTES})`);
+      h.copy(buf, hashAt[i]!);
+    }
+    // A copy: the writer is reused, and the copy's memory moves to the writer thread.
+    return { day, buf: Buffer.from(buf.subarray(0, w.pos)), count: to - from };
+  }
+
+  private commit(job: WriteJob): Promise<void> {
+    if (this.inline) {
+      try {
+        this.inline.write(job);
+        return Promise.resolve();
+      } catch (e) {
+        return Promise.reject(new SluiceError('SLUICE_ERR_STORE', `store ${this.dir}: commit failed: partition ${job.day}: ${describeError(e)}`));
+      }
+    }
+    const id = ++this.requestId;
+    const buf = job.buf;
+    const req: WorkerRequest = { id, job: { day: job.day, buf: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), count: job.count } };
+    return new Promise<void>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      // Buffer.from of more than half the pool size owns its ArrayBuffer: safe to transfer.
+      if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) this.worker!.postMessage(req, [buf.buffer as ArrayBuffer]);
+      else this.worker!.postMessage(req);
+    });
+  }
+
+  /** A control message to the writer thread, answered with id -1. */
+  private send(msg: 'close' | 'reset'): Promise<void> {
+    const w = this.worker!;
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 5000);
+      const on = (r: WorkerReply) => { if (r.id === -1) { clearTimeout(t); w.off('message', on); resolve(); } };
+      w.on('message', on);
+      w.postMessage(msg);
+    });
+  }
+
+  private failAll(reason: string): void {
+    const err = new SluiceError('SLUICE_ERR_STORE', `store ${this.dir}: ${reason}`);
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+
+  /** After a failed commit: sequence numbers and the sealer from what the database holds. */
+  private async recover(): Promise<void> {
+    const reason = this.broken;
+    log('warn', 'store', 'rebuilding after a failed commit', { dir: this.dir, error: reason });
+    const last = maxSeq(this.dir);
+    const sealer = await this.opts.openSealer({ lastSeq: last, leafHashes: (from, to) => hashesInSeqOrder(this.dir, from, to) });
+    this.sealer = sealer;
+    this.nextSeq = catchUp(this.dir, sealer, last);
+    if (this.worker) await this.send('reset');
+    else this.inline?.close();
+    this.broken = null;
+  }
+
+  private checkpoint(reason: CheckpointReason): void {
+    try {
+      this.sealer.checkpoint(reason);
+    } catch (e) {
+      log('error', 'store', 'checkpoint failed', { dir: this.dir, reason, error: describeError(e) });
+    }
+  }
+
+  private idleCheckpoint(): void {
+    if (this.busy || this.broken !== null || this.closed) return;
+    let due: CheckpointReason | null = null;
+    try {
+      due = this.sealer.due();
+    } catch (e) {
+      log('error', 'store', 'sealer failed', { error: describeError(e) });
+    }
+    if (due !== null) this.checkpoint(due);
+  }
+
+  /** Records in seq order, for `sluice verify` (reads the database, not this process's state). */
+  sealSource(): SealSource {
+    return embeddedSealSource(this.dir);
+  }
+
+  /** Finishes the batch in flight, seals a stop checkpoint, closes the writer. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.writing;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    if (this.broken === null) await this.sealer.close();
+    if (this.inline) this.inline.close();
+    if (this.worker) {
+      const w = this.worker;
+      await this.send('close');
+      await w.terminate();
+    }
+  }
+}
+
+function groupByDay(events: LogEvent[]): Group[] {
+  // Fast path: the whole batch on the day of its first event's receive time is the common case,
+  // but the day needs the event time, which toJSON() gives during encode; group on it here.
+  const groups: Group[] = [];
+  let last: Group | null = null;
+  for (const ev of events) {
+    const day = dayOf(eventTime(ev.timestamp, ev.receivedAt));
+    if (last !== null && last.day === day) { last.events.push(ev); continue; }
+    let g = groups.find((x) => x.day === day);
+    if (!g) { g = { day, events: [] }; groups.push(g); }
+    g.events.push(ev);
+    last = g;
+  }
+  return groups;
+}
+
+/**
+ * Appends to the sealer every committed record after sealer.size, checking each stored hash.
+ * Returns the next sequence number to assign.
+ */
+function catchUp(dir: string, sealer: Sealer, lastSeq: number): number {
+  const size = sealer.size;
+  if (size > lastSeq) {
+    // The seal is ahead of the database: records it saw were never committed. New records
+    // continue after what the seal holds, so its tree stays append-only; verify names the gap.
+    log('error', 'store', 'the seal holds records the database does not; continuing after them (verify reports the gap)', { dir, sealed: size, stored: lastSeq });
+    return size + 1;
+  }
+  if (size === lastSeq) return lastSeq + 1;
+  let mismatched = 0;
+  let batch: SealRecord[] = [];
+  let stored: (Buffer | null)[] = [];
+  const flush = () => {
+    const hashes = sealer.append(batch);
+    for (let i = 0; i < hashes.length; i++) if (stored[i] !== null && !hashes[i]!.equals(stored[i]!)) mismatched++;
+    batch = [];
+    stored = [];
+  };
+  let expected = size + 1;
+  for (const r of recordsInSeqOrder(dir, size)) {
+    if (r.seq !== expected) {
+      throw new SluiceError('SLUICE_ERR_STORE', `store ${dir}: sequence ${expected} is missing (next stored is ${r.seq}); run sluice verify`);
+    }
+    expected++;
+    batch.push({ seq: r.seq, bytes: r.bytes });
+    stored.push(r.storedHash);
+    if (batch.length >= 10_000) flush();
+  }
+  if (batch.length) flush();
+  if (mismatched) log('error', 'store', 'stored leaf hashes differ from the records (run sluice verify)', { dir, records: mismatched });
+  log('info', 'store', 'sealed the records committed after the last checkpoint', { dir, from: size + 1, to: lastSeq });
+  try {
+    sealer.checkpoint('start');
+  } catch (e) {
+    log('error', 'store', 'checkpoint failed', { dir, reason: 'start', error: describeError(e) });
+  }
+  return lastSeq + 1;
+}
+
+/** Every record the store's partitions hold, in ascending seq order, for verification. */
+export function embeddedSealSource(dir: string): SealSource {
+  return { records: () => recordsInSeqOrder(dir, 0) };
+}
+
+export { recordBytes };

@@ -1,0 +1,39 @@
+// The store's writer thread: SQLite inserts run here so parsing (main thread) and writing use both cores.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import { PartitionWriter } from './partition-writer.js';
+
+export interface WorkerRequest {
+  id: number;
+  job: { day: string; buf: Uint8Array; count: number };
+}
+
+export type WorkerReply = { id: number; ok: true } | { id: number; ok: false; error: string };
+
+const writer = new PartitionWriter((workerData as { dir: string }).dir);
+/**
+ * After a failed job every later one is refused until the store resets: a chunk must never
+ * commit after an earlier one failed, or its sequence numbers would leave a gap.
+ */
+let failed: string | null = null;
+
+parentPort!.on('message', (msg: WorkerRequest | 'close' | 'reset') => {
+  if (msg === 'close' || msg === 'reset') {
+    writer.close();
+    failed = null;
+    parentPort!.postMessage({ id: -1, ok: true } satisfies WorkerReply);
+    return;
+  }
+  if (failed !== null) {
+    parentPort!.postMessage({ id: msg.id, ok: false, error: `not written: an earlier commit failed (${failed})` } satisfies WorkerReply);
+    return;
+  }
+  const j = msg.job;
+  try {
+    writer.write({ day: j.day, buf: Buffer.from(j.buf.buffer, j.buf.byteOffset, j.buf.byteLength), count: j.count });
+    parentPort!.postMessage({ id: msg.id, ok: true } satisfies WorkerReply);
+  } catch (e) {
+    failed = `partition ${j.day}: ${(e as Error).message}`;
+    parentPort!.postMessage({ id: msg.id, ok: false, error: failed } satisfies WorkerReply);
+  }
+});
