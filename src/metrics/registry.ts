@@ -21,6 +21,10 @@ export class Metrics {
     for (const [component, b] of this.buffers) g.set({ component }, b.bytes);
   });
   readonly retries = this.counter('sluice_retries_total', 'Batches a destination will send again.', ['component']);
+  readonly ruleMatches = this.counter('sluice_rule_matches_total', 'Events a detection rule matched, per rule set and rule.', ['component', 'rule']);
+  readonly alerts = this.counter('sluice_alerts_total', 'Alerts a rule emitted, per rule set and rule.', ['component', 'rule']);
+  readonly ruleStateEvictions = this.counter('sluice_rule_state_evictions_total', 'Groups or windows forgotten because a rule or throttle reached its state bound.', ['component']);
+  readonly ruleEventsIn = this.counter('sluice_rule_events_total', 'Events a rule set evaluated.', ['component']);
 
   private counter<L extends string>(name: string, help: string, labelNames: L[]): client.Counter<L> {
     return new client.Counter({ name, help, labelNames, registers: [this.registry] });

@@ -13,6 +13,7 @@ import { ApiServer } from '../web/api-server.js';
 import { DeadLetterFile } from './dead-letter.js';
 import { DestinationRunner } from './destination-runner.js';
 import { Router } from './router.js';
+import { buildAnalysis } from './analysis.js';
 
 const MEMORY_BUFFER_DEFAULT = 12 * 1024 * 1024;
 const DISK_BUFFER_DEFAULT = 1024 * 1024 * 1024;
@@ -47,11 +48,13 @@ export class Pipeline {
       runners.push(runner);
       byName.set(name, runner);
     }
+    const analysis = buildAnalysis(config, metrics);
     const paths = config.log.map((p) => ({
       from: p.from, filter: p.filter, final: p.final, fallback: p.fallback,
-      to: p.to.map((d) => byName.get(d)!),
+      to: p.to.filter((d) => byName.has(d)).map((d) => byName.get(d)!),
+      ...analysis.pathParts(p),
     }));
-    const router = new Router(paths, [...config.sources.keys()], runners);
+    const router = new Router(paths, [...config.sources.keys(), ...config.rules.keys()], runners);
     const pipeline = new Pipeline(config, metrics, router, baseDir);
     for (const r of runners) pipeline.runners.set(r.name, r);
     try {

@@ -1,0 +1,201 @@
+// One Sigma detection rule compiled once into a closure over an event.
+
+import type { LogEvent } from '../../event/log-event.js';
+import { fieldReader, valueText, type FieldReader } from '../../event/field-access.js';
+import { parseCondition, resolveOf, type CondNode } from './condition.js';
+import { compileValue, RuleError, type FieldValue, type ValueTest } from './values.js';
+
+/** Per-event memo of lower-cased field texts, so 100 rules lower-case the message once. */
+export class EvalContext {
+  ev!: LogEvent;
+  private gen = 0;
+  private readonly stamps: number[] = [];
+  private readonly lowered: string[] = [];
+  private readonly texts: (string | null)[] = [];
+  private readonly textStamps: number[] = [];
+
+  constructor(readonly readers: FieldReader[]) {}
+
+  reset(ev: LogEvent): void { this.ev = ev; this.gen++; }
+
+  /** The field's text, or null when absent (slot = index of its reader). */
+  text(slot: number): string | null {
+    if (this.textStamps[slot] === this.gen) return this.texts[slot]!;
+    const v = this.readers[slot]!(this.ev);
+    const t = v === null || v === undefined ? null : valueText(v);
+    this.texts[slot] = t;
+    this.textStamps[slot] = this.gen;
+    return t;
+  }
+
+  lower(slot: number): string | null {
+    if (this.stamps[slot] === this.gen) return this.lowered[slot]!;
+    const t = this.text(slot);
+    const l = t === null ? null : t.toLowerCase();
+    this.lowered[slot] = l as string;
+    this.stamps[slot] = this.gen;
+    return l;
+  }
+}
+
+/** Sigma field names to event field names; a name not listed is fields.NAME. */
+export class FieldSlots {
+  readonly readers: FieldReader[] = [];
+  private readonly bySigmaName = new Map<string, number>();
+
+  constructor(private readonly mapping: Record<string, string>) {}
+
+  eventField(sigmaName: string): string {
+    return this.mapping[sigmaName] ?? `fields.${sigmaName}`;
+  }
+
+  slot(sigmaName: string): number {
+    let s = this.bySigmaName.get(sigmaName);
+    if (s === undefined) {
+      s = this.readers.length;
+      this.readers.push(fieldReader(this.eventField(sigmaName)));
+      this.bySigmaName.set(sigmaName, s);
+    }
+    return s;
+  }
+}
+
+export type Matcher = (ctx: EvalContext) => boolean;
+
+/** Where in the rule's YAML a problem is, as a path of keys. */
+export class LocatedError extends RuleError {
+  constructor(readonly path: (string | number)[], message: string) { super(message); }
+}
+
+function valueMatcher(slot: number, t: ValueTest, slots: FieldSlots): Matcher {
+  switch (t.kind) {
+    case 'text': {
+      const test = t.test;
+      return test.lower
+        ? (c) => { const v = c.lower(slot); return v !== null && test.test(v); }
+        : (c) => { const v = c.text(slot); return v !== null && test.test(v); };
+    }
+    case 'null': return (c) => { const v = c.text(slot); return v === null || v === ''; };
+    case 'exists': return t.want ? (c) => c.text(slot) !== null : (c) => c.text(slot) === null;
+    case 'cidr': return (c) => { const v = c.text(slot); return v !== null && t.test(v); };
+    case 'number': {
+      const n = t.n;
+      const cmp = t.op === 'lt' ? (x: number) => x < n : t.op === 'lte' ? (x: number) => x <= n : t.op === 'gt' ? (x: number) => x > n : (x: number) => x >= n;
+      return (c) => { const v = c.text(slot); if (v === null || v === '') return false; const x = Number(v); return Number.isFinite(x) && cmp(x); };
+    }
+    case 'fieldref': {
+      const other = slots.slot(t.field);
+      const mode = t.mode;
+      return (c) => {
+        const a = t.cased ? c.text(slot) : c.lower(slot);
+        const b = t.cased ? c.text(other) : c.lower(other);
+        if (a === null || b === null) return false;
+        return mode === 'exact' ? a === b : mode === 'contains' ? a.includes(b) : mode === 'startswith' ? a.startsWith(b) : a.endsWith(b);
+      };
+    }
+  }
+}
+
+function anyOf(ms: Matcher[]): Matcher {
+  if (ms.length === 1) return ms[0]!;
+  return (c) => { for (let i = 0; i < ms.length; i++) if (ms[i]!(c)) return true; return false; };
+}
+function allOf(ms: Matcher[]): Matcher {
+  if (ms.length === 1) return ms[0]!;
+  return (c) => { for (let i = 0; i < ms.length; i++) if (!ms[i]!(c)) return false; return true; };
+}
+
+const isScalar = (v: unknown): v is FieldValue => v === null || ['string', 'number', 'boolean'].includes(typeof v);
+
+/** One `field|mod|mod: value(s)` entry; `field` null = keywords (the message). */
+function fieldMatcher(key: string, raw: unknown, slots: FieldSlots, path: (string | number)[], keywordField: string): Matcher {
+  const [name, ...mods] = key.split('|');
+  const field = name === '' ? keywordField : name!;
+  const values = Array.isArray(raw) ? raw : [raw];
+  if (values.length === 0) throw new LocatedError(path, 'an empty list of values matches nothing');
+  values.forEach((v, i) => { if (!isScalar(v)) throw new LocatedError(Array.isArray(raw) ? [...path, i] : path, `a value must be a string, number, boolean or null, not ${Array.isArray(v) ? 'a list' : 'a mapping'}`); });
+  const all = mods.includes('all');
+  if (all && values.length < 2) throw new LocatedError(path, 'the all modifier needs a list of two or more values');
+  const neq = mods.includes('neq');
+  const rest = mods.filter((m) => m !== 'all' && m !== 'neq');
+  // Keywords are substrings of the message (DESIGN): contains is implied.
+  if (name === '' && !rest.some((m) => m === 'contains' || m === 'startswith' || m === 'endswith' || m === 're')) rest.push('contains');
+  const slot = slots.slot(field);
+  const ms: Matcher[] = [];
+  values.forEach((v, i) => {
+    let tests: ValueTest[];
+    try { tests = compileValue(v as FieldValue, rest); } catch (e) {
+      if (e instanceof LocatedError) throw e;
+      throw new LocatedError(Array.isArray(raw) ? [...path, i] : path, (e as Error).message);
+    }
+    ms.push(anyOf(tests.map((t) => valueMatcher(slot, t, slots))));
+  });
+  const m = all ? allOf(ms) : anyOf(ms);
+  return neq ? (c) => !m(c) : m;
+}
+
+/** A search identifier: a map (AND), a list of maps (OR) or a list of keywords (OR). */
+function searchMatcher(name: string, def: unknown, slots: FieldSlots, path: (string | number)[], keywordField: string): Matcher {
+  if (Array.isArray(def)) {
+    if (def.length === 0) throw new LocatedError(path, `search identifier "${name}" is an empty list`);
+    if (def.every(isScalar)) return fieldMatcher('', def, slots, path, keywordField);
+    return anyOf(def.map((d, i) => {
+      if (isScalar(d)) return fieldMatcher('', d, slots, [...path, i], keywordField);
+      if (typeof d !== 'object' || d === null || Array.isArray(d)) throw new LocatedError([...path, i], 'expected a mapping of fields or a keyword');
+      return mapMatcher(d as Record<string, unknown>, slots, [...path, i], keywordField);
+    }));
+  }
+  if (isScalar(def)) return fieldMatcher('', def, slots, path, keywordField);
+  if (typeof def === 'object' && def !== null) return mapMatcher(def as Record<string, unknown>, slots, path, keywordField);
+  throw new LocatedError(path, `search identifier "${name}" must be a mapping or a list`);
+}
+
+function mapMatcher(map: Record<string, unknown>, slots: FieldSlots, path: (string | number)[], keywordField: string): Matcher {
+  const keys = Object.keys(map);
+  if (keys.length === 0) throw new LocatedError(path, 'an empty mapping matches everything; write the fields it should test');
+  return allOf(keys.map((k) => fieldMatcher(k, map[k], slots, [...path, k], keywordField)));
+}
+
+function conditionMatcher(node: CondNode, searches: Map<string, Matcher>, path: (string | number)[]): Matcher {
+  switch (node.op) {
+    case 'id': {
+      const m = searches.get(node.name);
+      if (!m) throw new LocatedError(path, `the condition names "${node.name}", which the detection does not define (defined: ${[...searches.keys()].join(', ')})`);
+      return m;
+    }
+    case 'not': { const a = conditionMatcher(node.a, searches, path); return (c) => !a(c); }
+    case 'and': return allOf(node.list.map((n) => conditionMatcher(n, searches, path)));
+    case 'or': return anyOf(node.list.map((n) => conditionMatcher(n, searches, path)));
+    case 'of': {
+      const names = resolveOf(node.pattern, [...searches.keys()]);
+      if (names.length === 0) throw new LocatedError(path, `"${node.quantifier === 'all' ? 'all' : '1'} of ${node.pattern}" matches no search identifier`);
+      const ms = names.map((n) => searches.get(n)!);
+      return node.quantifier === 'all' ? allOf(ms) : anyOf(ms);
+    }
+  }
+}
+
+/** Compiles a rule's `detection` section; throws LocatedError (path inside the document). */
+export function compileDetection(detection: unknown, slots: FieldSlots, keywordField = 'message'): Matcher {
+  if (typeof detection !== 'object' || detection === null || Array.isArray(detection)) throw new LocatedError(['detection'], 'detection must be a mapping of search identifiers and a condition');
+  const det = detection as Record<string, unknown>;
+  const searches = new Map<string, Matcher>();
+  for (const [name, def] of Object.entries(det)) {
+    if (name === 'condition') continue;
+    if (name === 'timeframe') throw new LocatedError(['detection', name], 'detection.timeframe (Sigma 1 aggregation) is not supported: write a correlation rule with timespan');
+    searches.set(name, searchMatcher(name, def, slots, ['detection', name], keywordField));
+  }
+  const cond = det.condition;
+  if (cond === undefined) throw new LocatedError(['detection'], 'detection has no condition');
+  const conds = Array.isArray(cond) ? cond : [cond];
+  if (conds.length === 0 || !conds.every((c) => typeof c === 'string')) throw new LocatedError(['detection', 'condition'], 'the condition must be a string or a list of strings');
+  const ms = conds.map((c, i) => {
+    const p = Array.isArray(cond) ? ['detection', 'condition', i] : ['detection', 'condition'];
+    try { return conditionMatcher(parseCondition(c as string), searches, p); } catch (e) {
+      if (e instanceof LocatedError) throw e;
+      throw new LocatedError(p, (e as Error).message);
+    }
+  });
+  // A list of conditions matches when any of them does.
+  return anyOf(ms);
+}
