@@ -8,7 +8,7 @@
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import type { StructuredData } from '../../codec/structured-data.js';
-import type { LogEvent } from '../../event/log-event.js';
+import type { EventSource, LogEvent } from '../../event/log-event.js';
 import type { Transform, TransformKind } from '../types.js';
 import { builtinDetectors, listedDetector, type Detector } from './detectors.js';
 
@@ -29,7 +29,8 @@ export const redactSchema = z.object({
   patterns: z.array(patternSchema).default([]).describe('more regular expressions: a string, or { name, regex, group }'),
   format_preserving: z.boolean().default(false).describe('hmac mode: addresses become other valid addresses rather than ip-… tokens'),
   token_hex: z.number().int().min(8).max(64).default(12).describe('hex digits in a pseudonym'),
-  in: z.array(z.enum(['message', 'structured_data', 'fields'])).default(['message', 'structured_data', 'fields']),
+  in: z.array(z.enum(['message', 'structured_data', 'fields', 'source'])).default(['message', 'structured_data', 'fields', 'source'])
+    .describe('where to look; source is the peer address the event came from'),
 }).strict().superRefine((c, ctx) => {
   if (c.mode === 'hmac' && c.key === undefined) ctx.addIssue({ code: 'custom', path: ['key'], message: 'mode hmac needs a key, e.g. key: "${env.REDACT_KEY}"' });
   for (const [i, p] of c.patterns.entries()) {
@@ -43,6 +44,8 @@ const CACHE_MAX = 50_000;
 export class Redactor {
   private readonly detectors: Detector[];
   private readonly cache = new Map<string, string>();
+  /** Sources are shared by every event of a connection: each is redacted once. */
+  private readonly sources = new WeakMap<EventSource, EventSource>();
 
   constructor(private readonly c: RedactConfig) {
     const which = c.builtin ?? (c.patterns.length ? [] : [...BUILTINS]);
@@ -137,6 +140,15 @@ export class Redactor {
         }
         if (changed) ev.structuredData = out;
       }
+    }
+    if (where.includes('source') && ev.source.address !== null) {
+      let s = this.sources.get(ev.source);
+      if (s === undefined) {
+        const a = ev.source.address;
+        s = { ...ev.source, address: a.includes(':') || /^\d+\.\d+\.\d+\.\d+$/.test(a) ? this.token('ip', a) : a };
+        this.sources.set(ev.source, s);
+      }
+      ev.source = s;
     }
     if (where.includes('fields') && ev.fields !== null) {
       const f = ev.fields;
