@@ -40,9 +40,11 @@ export const redactSchema = z.object({
 export type RedactConfig = z.infer<typeof redactSchema>;
 
 const CACHE_MAX = 50_000;
+const USER_FIELD = /^(?:user|username|user_name|acct|account|login|logname|ruser|suser|duser|src_user|dst_user|target_user|UID|AUID)$/i;
 
 export class Redactor {
   private readonly detectors: Detector[];
+  private readonly usersInFields: boolean;
   private readonly cache = new Map<string, string>();
   /** Sources are shared by every event of a connection: each is redacted once. */
   private readonly sources = new WeakMap<EventSource, EventSource>();
@@ -57,6 +59,7 @@ export class Redactor {
       else list.push({ kind: p.name, re: new RegExp(p.regex, 'g'), group: p.group, needs: null });
     }
     this.detectors = list;
+    this.usersInFields = which.includes('user');
   }
 
   /** The replacement for one value found as `kind`. */
@@ -104,12 +107,16 @@ export class Redactor {
     return v === this.c.mask || /^[a-z][a-z0-9_]*-[0-9a-f]{8,64}$/.test(v);
   }
 
-  value(v: unknown): unknown {
-    if (typeof v === 'string') return this.text(v);
-    if (Array.isArray(v)) return v.map((x) => this.value(x));
+  /** A field's value; a field named like a user name (user, acct, login, …) is a user name as a whole. */
+  value(v: unknown, key = ''): unknown {
+    if (typeof v === 'string') {
+      if (this.usersInFields && USER_FIELD.test(key) && v !== '' && !this.isToken(v)) return this.token('user', v);
+      return this.text(v);
+    }
+    if (Array.isArray(v)) return v.map((x) => this.value(x, key));
     if (v !== null && typeof v === 'object') {
       const o: Record<string, unknown> = {};
-      for (const k of Object.keys(v)) o[k] = this.value((v as Record<string, unknown>)[k]);
+      for (const k of Object.keys(v)) o[k] = this.value((v as Record<string, unknown>)[k], k);
       return o;
     }
     return v;
@@ -152,7 +159,7 @@ export class Redactor {
     }
     if (where.includes('fields') && ev.fields !== null) {
       const f = ev.fields;
-      for (const k of Object.keys(f)) f[k] = this.value(f[k]);
+      for (const k of Object.keys(f)) f[k] = this.value(f[k], k);
     }
   }
 }
