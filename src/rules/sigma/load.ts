@@ -2,7 +2,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
+import { isMap, isScalar, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
 import type { RuleProblem } from '../types.js';
 
 export interface RuleDoc {
@@ -56,8 +56,17 @@ export function readRuleFile(file: string, problems: RuleProblem[]): RuleDoc[] {
     if (data === null || data === undefined) continue;
     const where = (p: (string | number)[]) => {
       for (let n = p.length; n >= 0; n--) {
+        // A path that ends on a key names the key (the value may be on a later line).
+        const last = p[n - 1];
+        if (n > 0 && typeof last === 'string') {
+          const parent = n === 1 ? doc.contents : doc.getIn(p.slice(0, n - 1), true);
+          if (isMap(parent)) {
+            const pair = parent.items.find((it) => isScalar(it.key) && it.key.value === last);
+            const k = pair?.key as Node | undefined;
+            if (k?.range) return lc.linePos(k.range[0]);
+          }
+        }
         const node = doc.getIn(p.slice(0, n), true) as Node | undefined;
-        // A key path ends on a value; step back to its key so the line names the key.
         if (node && node.range) return lc.linePos(node.range[0]);
       }
       const r = doc.contents?.range;
