@@ -7,6 +7,7 @@ import { registerImportSyslogConfCommand } from './import-syslog-conf.js';
 import { registerParseCommand } from './parse.js';
 import { registerRunCommand } from './run.js';
 import { registerSendCommand } from './send/index.js';
+import { registerTopCommand } from './top.js';
 import { registerValidateCommand } from './validate.js';
 
 const program = new Command();
@@ -21,6 +22,7 @@ registerParseCommand(program);
 registerImportSyslogConfCommand(program);
 registerSendCommand(program);
 registerBenchCommand(program);
+registerTopCommand(program);
 
 try {
   await program.parseAsync(process.argv);

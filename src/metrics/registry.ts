@@ -14,6 +14,10 @@ export class Metrics {
   readonly connectionsRefused = this.counter('sluice_connections_refused_total', 'Connections refused by a source, by reason.', ['component', 'reason']);
   readonly connectionsOpen = this.gauge('sluice_connections_open', 'Open connections per source.', ['component']);
   private readonly buffers = new Map<string, { events: number; bytes: number }>();
+  private readonly capacities = new Map<string, number>();
+  readonly bufferCapacity = this.gauge('sluice_buffer_capacity_bytes', 'Byte limit of a destination buffer (sluice top shows fill against it).', ['component'], (g) => {
+    for (const [component, c] of this.capacities) g.set({ component }, c);
+  });
   readonly bufferEvents = this.gauge('sluice_buffer_events', 'Events waiting in a destination buffer.', ['component'], (g) => {
     for (const [component, b] of this.buffers) g.set({ component }, b.events);
   });
@@ -36,8 +40,9 @@ export class Metrics {
   }
 
   /** Reports a destination buffer's size at every scrape. */
-  watchBuffer(component: string, buffer: { events: number; bytes: number }): void {
+  watchBuffer(component: string, buffer: { events: number; bytes: number }, capacityBytes?: number): void {
     this.buffers.set(component, buffer);
+    if (capacityBytes !== undefined) this.capacities.set(component, capacityBytes);
   }
 
   private gauge<L extends string>(name: string, help: string, labelNames: L[], collect?: (g: client.Gauge<L>) => void): client.Gauge<L> {

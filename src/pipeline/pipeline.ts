@@ -43,7 +43,7 @@ export class Pipeline {
       const dest = kind.build(dc, { name, metrics, dataDir, baseDir });
       const buffer = await makeBuffer(name, dc, dataDir, baseDir, kind.durable === true);
       const deadLetter = new DeadLetterFile(path.resolve(baseDir, dc.dead_letter ?? path.join(dataDir, 'dead-letter', `${name}.ndjson`)), name);
-      metrics.watchBuffer(name, buffer);
+      metrics.watchBuffer(name, buffer, dc.buffer.max_bytes ?? (dc.buffer.type === 'memory' ? MEMORY_BUFFER_DEFAULT : DISK_BUFFER_DEFAULT));
       const runner = new DestinationRunner(name, dest, buffer, metrics, { initialMs: dc.retry.initial, maxMs: dc.retry.max }, deadLetter);
       runners.push(runner);
       byName.set(name, runner);
