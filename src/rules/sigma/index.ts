@@ -12,7 +12,7 @@ import { alertSource, eventTime, makeAlert, type RuleInfo } from '../alert.js';
 import type { RuleProblem, RuleSet, RuleSetContext, RuleSetKind } from '../types.js';
 import { Correlation, type CorrelationSpec, type CorrelationType, type CountCondition } from './correlation.js';
 import { expandPaths, readRuleFile, type RuleDoc } from './load.js';
-import { compileDetection, EvalContext, FieldSlots, LocatedError, type Matcher } from './rule.js';
+import { compileDetection, type EvalContext, FieldSlots, LocatedError, type Matcher, type Requirement } from './rule.js';
 
 /** Sigma field names that name an event's own values; any other name is fields.NAME. */
 export const DEFAULT_FIELD_MAPPING: Record<string, string> = {
@@ -45,7 +45,7 @@ export type SigmaRuleSetConfig = z.infer<typeof sigmaRuleSetSchema>;
 const LEVELS = ['informational', 'low', 'medium', 'high', 'critical'];
 const CORRELATION_TYPES: CorrelationType[] = ['event_count', 'value_count', 'temporal', 'temporal_ordered'];
 
-interface DetectionDef { info: RuleInfo; matcher: Matcher; apps: string[] | null; key: string; doc: RuleDoc }
+interface DetectionDef { info: RuleInfo; matcher: Matcher; req: Requirement; apps: string[] | null; key: string; doc: RuleDoc }
 interface CorrelationDef { spec: CorrelationSpec; generate: boolean; aliases: Record<string, Record<string, string>>; doc: RuleDoc }
 interface Compiled { slots: FieldSlots; detections: DetectionDef[]; correlations: CorrelationDef[]; config: SigmaRuleSetConfig }
 
@@ -110,9 +110,9 @@ export function compileSigma(docs: RuleDoc[], config: SigmaRuleSetConfig, proble
       }
     }
     try {
-      const matcher = compileDetection(d.detection, slots);
+      const { m: matcher, req } = compileDetection(d.detection, slots);
       const info = ruleInfo(d, 'sigma');
-      detections.push({ info, matcher, apps, key: info.id ?? info.name ?? info.title, doc });
+      detections.push({ info, matcher, req, apps, key: info.id ?? info.name ?? info.title, doc });
     } catch (e) {
       if (e instanceof LocatedError) problem(doc, e.path, e.message);
       else problem(doc, ['detection'], (e as Error).message);
@@ -188,6 +188,9 @@ function compileCorrelation(doc: RuleDoc, d: Record<string, unknown>, problem: (
 interface RuntimeRule {
   info: RuleInfo;
   matcher: Matcher;
+  req: Requirement;
+  /** The event (by context generation) it was last evaluated on. */
+  stamp: number;
   standalone: boolean;
   feeds: { corr: Correlation; positions: number[] }[];
   matches: { inc(): void };
@@ -199,7 +202,9 @@ export class SigmaRuleSet implements RuleSet {
   private readonly ctx: EvalContext;
   private readonly generic: RuntimeRule[] = [];
   private readonly byApp = new Map<string, RuntimeRule[]>();
-  private readonly appCache = new Map<string | null, RuntimeRule[]>();
+  private readonly appCache = new Map<string | null, Plan>();
+  private readonly plans = new Map<RuntimeRule[], Plan>();
+  private gen = 0;
   private readonly correlations: Correlation[] = [];
   private readonly corrAlerts = new Map<Correlation, { inc(): void }>();
   private readonly source;
@@ -216,7 +221,7 @@ export class SigmaRuleSet implements RuleSet {
     const runtime = new Map<DetectionDef, RuntimeRule>();
     for (const def of detections) {
       const r: RuntimeRule = {
-        info: def.info, matcher: def.matcher, standalone: true, feeds: [], needsTime: false,
+        info: def.info, matcher: def.matcher, req: def.req, stamp: -1, standalone: true, feeds: [], needsTime: false,
         matches: rc.metrics.ruleMatches.labels({ component: rc.name, rule: label(def.info) }),
         alerts: rc.metrics.alerts.labels({ component: rc.name, rule: label(def.info) }),
       };
@@ -267,19 +272,21 @@ export class SigmaRuleSet implements RuleSet {
       for (const ref of def.spec.refs) { const t = byRef.get(ref); if (t instanceof Correlation) t.standalone = true; else if (t) t.standalone = true; }
     }
     for (const [app, list] of this.byApp) this.byApp.set(app, [...list, ...this.generic]);
-    this.ctx = new EvalContext(slots.readers);
+    this.ctx = slots.context();
     this.ruleCount = detections.length + correlations.length;
     void refName;
   }
 
-  private rulesFor(app: string | null): RuntimeRule[] {
-    let r = this.appCache.get(app);
-    if (r === undefined) {
-      r = app === null ? this.generic : this.byApp.get(app.toLowerCase()) ?? this.generic;
+  private planFor(app: string | null): Plan {
+    let p = this.appCache.get(app);
+    if (p === undefined) {
+      const rules = app === null ? this.generic : this.byApp.get(app.toLowerCase()) ?? this.generic;
+      p = this.plans.get(rules);
+      if (p === undefined) this.plans.set(rules, (p = makePlan(rules)));
       if (this.appCache.size > 10_000) this.appCache.clear();
-      this.appCache.set(app, r);
+      this.appCache.set(app, p);
     }
-    return r;
+    return p;
   }
 
   process(events: LogEvent[]): LogEvent[] {
@@ -289,22 +296,39 @@ export class SigmaRuleSet implements RuleSet {
     for (let i = 0; i < events.length; i++) {
       const ev = events[i]!;
       ctx.reset(ev);
-      const rules = this.rulesFor(ev.appname);
-      let t = NaN;
-      for (let j = 0; j < rules.length; j++) {
-        const r = rules[j]!;
-        if (!r.matcher(ctx)) continue;
-        r.matches.inc();
-        if (r.needsTime && Number.isNaN(t)) t = eventTime(ev);
-        if (r.standalone) {
-          const time = Number.isNaN(t) ? eventTime(ev) : t;
-          out.push(makeAlert(this.source, r.info, { group: {}, count: 1, first: time, last: time, event: ev }));
-          r.alerts.inc();
+      const gen = ++this.gen;
+      const plan = this.planFor(ev.appname);
+      const always = plan.always;
+      for (let j = 0; j < always.length; j++) this.evaluate(always[j]!, ev, out);
+      // Rules with a requirement run only when a scan of their field found one of its literals.
+      for (let k = 0; k < plan.slots.length; k++) {
+        const slot = plan.slots[k]!;
+        const index = plan.index[k]!;
+        const found = ctx.foundIn(slot);
+        for (let f = 0; f < found.length; f++) {
+          const rs = index.get(found[f]!);
+          if (rs === undefined) continue;
+          for (let j = 0; j < rs.length; j++) {
+            const r = rs[j]!;
+            if (r.stamp === gen) continue;
+            r.stamp = gen;
+            this.evaluate(r, ev, out);
+          }
         }
-        for (const f of r.feeds) this.feed(f.corr, f.positions, ev, t, out);
       }
     }
     return out;
+  }
+
+  private evaluate(r: RuntimeRule, ev: LogEvent, out: LogEvent[]): void {
+    if (!r.matcher(this.ctx)) return;
+    r.matches.inc();
+    const t = r.needsTime || r.standalone ? eventTime(ev) : NaN;
+    if (r.standalone) {
+      out.push(makeAlert(this.source, r.info, { group: {}, count: 1, first: t, last: t, event: ev }));
+      r.alerts.inc();
+    }
+    for (const f of r.feeds) this.feed(f.corr, f.positions, ev, t, out);
   }
 
   private feed(corr: Correlation, positions: number[], ev: LogEvent, t: number, out: LogEvent[]): void {
@@ -355,3 +379,19 @@ export const sigmaRuleSetKind: RuleSetKind = {
     return new SigmaRuleSet(compiled as Compiled, ctx);
   },
 };
+
+/** How one list of rules runs: those without a requirement always, the others by literal found. */
+interface Plan { always: RuntimeRule[]; slots: number[]; index: Map<number, RuntimeRule[]>[] }
+
+function makePlan(rules: RuntimeRule[]): Plan {
+  const always: RuntimeRule[] = [];
+  const bySlot = new Map<number, Map<number, RuntimeRule[]>>();
+  for (const r of rules) {
+    if (r.req === null) { always.push(r); continue; }
+    for (const { slot, id } of r.req) {
+      const index = bySlot.get(slot) ?? bySlot.set(slot, new Map()).get(slot)!;
+      (index.get(id) ?? index.set(id, []).get(id)!).push(r);
+    }
+  }
+  return { always, slots: [...bySlot.keys()], index: [...bySlot.values()] };
+}

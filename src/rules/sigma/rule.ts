@@ -3,6 +3,7 @@
 import type { LogEvent } from '../../event/log-event.js';
 import { fieldReader, valueText, type FieldReader } from '../../event/field-access.js';
 import { parseCondition, resolveOf, type CondNode } from './condition.js';
+import { LiteralScanner } from './literals.js';
 import { compileValue, RuleError, type FieldValue, type ValueTest } from './values.js';
 
 /** Per-event memo of lower-cased field texts, so 100 rules lower-case the message once. */
@@ -14,7 +15,35 @@ export class EvalContext {
   private readonly texts: (string | null)[] = [];
   private readonly textStamps: number[] = [];
 
-  constructor(readonly readers: FieldReader[]) {}
+  private readonly found: Uint32Array;
+  private readonly scanned: number[] = [];
+
+  constructor(readonly readers: FieldReader[], private readonly scanners: (LiteralScanner | undefined)[] = [], literalCount = 0) {
+    this.found = new Uint32Array(literalCount);
+  }
+
+  private readonly lists: number[][] = [];
+
+  /** Whether literal `id` is in the lower-cased text of field `slot` (one scan per field and event). */
+  has(slot: number, id: number): boolean {
+    if (this.scanned[slot] !== this.gen) this.scanSlot(slot);
+    return this.found[id] === this.gen;
+  }
+
+  /** The literals of field `slot` present in this event. */
+  foundIn(slot: number): number[] {
+    if (this.scanned[slot] !== this.gen) this.scanSlot(slot);
+    return this.lists[slot]!;
+  }
+
+  private scanSlot(slot: number): void {
+    this.scanned[slot] = this.gen;
+    const list = (this.lists[slot] ??= []);
+    list.length = 0;
+    const t = this.text(slot);
+    const sc = this.scanners[slot]!;
+    if (t !== null) sc.scan(t, this.found, this.gen, list, sc.needsLower ? this.lower(slot) : null);
+  }
 
   reset(ev: LogEvent): void { this.ev = ev; this.gen++; }
 
@@ -42,6 +71,25 @@ export class EvalContext {
 export class FieldSlots {
   readonly readers: FieldReader[] = [];
   private readonly bySigmaName = new Map<string, number>();
+  readonly scanners: (LiteralScanner | undefined)[] = [];
+  private readonly literalIds = new Map<string, number>();
+  literalCount = 0;
+
+  /** An id for "field `slot` contains `text`" (lower-cased); equal literals share one. */
+  literal(slot: number, text: string): number {
+    const key = slot + '\u0000' + text;
+    let id = this.literalIds.get(key);
+    if (id === undefined) {
+      id = this.literalCount++;
+      this.literalIds.set(key, id);
+      (this.scanners[slot] ??= new LiteralScanner()).add(text, id);
+    }
+    return id;
+  }
+
+  context(): EvalContext {
+    return new EvalContext(this.readers, this.scanners, this.literalCount);
+  }
 
   constructor(private readonly mapping: Record<string, string>) {}
 
@@ -62,15 +110,46 @@ export class FieldSlots {
 
 export type Matcher = (ctx: EvalContext) => boolean;
 
+/**
+ * What a match needs: at least one of these literals in field `slot` (null: no such guarantee).
+ * Rules with one are only evaluated on events where a scan found one of their literals.
+ */
+export type Requirement = { slot: number; id: number }[] | null;
+/** A matcher and its requirement. */
+export interface Compiled { m: Matcher; req: Requirement }
+
+function reqAny(rs: Requirement[]): Requirement {
+  if (rs.length === 0 || rs.some((r) => r === null)) return null;
+  const seen = new Set<string>();
+  return rs.flatMap((r) => r!).filter((x) => { const k = `${x.slot}:${x.id}`; if (seen.has(k)) return false; seen.add(k); return true; });
+}
+function reqAll(rs: Requirement[]): Requirement {
+  let best: Requirement = null;
+  for (const r of rs) if (r !== null && (best === null || r.length < best.length)) best = r;
+  return best;
+}
+function cAny(cs: Compiled[]): Compiled { return { m: anyOf(cs.map((c) => c.m)), req: reqAny(cs.map((c) => c.req)) }; }
+function cAll(cs: Compiled[]): Compiled { return { m: allOf(cs.map((c) => c.m)), req: reqAll(cs.map((c) => c.req)) }; }
+
 /** Where in the rule's YAML a problem is, as a path of keys. */
 export class LocatedError extends RuleError {
   constructor(readonly path: (string | number)[], message: string) { super(message); }
 }
 
-function valueMatcher(slot: number, t: ValueTest, slots: FieldSlots): Matcher {
+function valueMatcher(slot: number, t: ValueTest, slots: FieldSlots): Compiled {
+  const m = valueTest(slot, t, slots);
+  const lit = t.kind === 'text' ? t.test.contains ?? t.test.required : undefined;
+  return { m, req: lit !== undefined ? [{ slot, id: slots.literal(slot, lit) }] : null };
+}
+
+function valueTest(slot: number, t: ValueTest, slots: FieldSlots): Matcher {
   switch (t.kind) {
     case 'text': {
       const test = t.test;
+      if (test.contains !== undefined) {
+        const id = slots.literal(slot, test.contains);
+        return (c) => c.has(slot, id);
+      }
       return test.lower
         ? (c) => { const v = c.lower(slot); return v !== null && test.test(v); }
         : (c) => { const v = c.text(slot); return v !== null && test.test(v); };
@@ -108,7 +187,7 @@ function allOf(ms: Matcher[]): Matcher {
 const isScalar = (v: unknown): v is FieldValue => v === null || ['string', 'number', 'boolean'].includes(typeof v);
 
 /** One `field|mod|mod: value(s)` entry; `field` null = keywords (the message). */
-function fieldMatcher(key: string, raw: unknown, slots: FieldSlots, path: (string | number)[], keywordField: string): Matcher {
+function fieldMatcher(key: string, raw: unknown, slots: FieldSlots, path: (string | number)[], keywordField: string): Compiled {
   const [name, ...mods] = key.split('|');
   const field = name === '' ? keywordField : name!;
   const values = Array.isArray(raw) ? raw : [raw];
@@ -121,25 +200,27 @@ function fieldMatcher(key: string, raw: unknown, slots: FieldSlots, path: (strin
   // Keywords are substrings of the message (DESIGN): contains is implied.
   if (name === '' && !rest.some((m) => m === 'contains' || m === 'startswith' || m === 'endswith' || m === 're')) rest.push('contains');
   const slot = slots.slot(field);
-  const ms: Matcher[] = [];
+  const ms: Compiled[] = [];
   values.forEach((v, i) => {
     let tests: ValueTest[];
     try { tests = compileValue(v as FieldValue, rest); } catch (e) {
       if (e instanceof LocatedError) throw e;
       throw new LocatedError(Array.isArray(raw) ? [...path, i] : path, (e as Error).message);
     }
-    ms.push(anyOf(tests.map((t) => valueMatcher(slot, t, slots))));
+    ms.push(cAny(tests.map((t) => valueMatcher(slot, t, slots))));
   });
-  const m = all ? allOf(ms) : anyOf(ms);
-  return neq ? (c) => !m(c) : m;
+  const c = all ? cAll(ms) : cAny(ms);
+  if (!neq) return c;
+  const m = c.m;
+  return { m: (x) => !m(x), req: null };
 }
 
 /** A search identifier: a map (AND), a list of maps (OR) or a list of keywords (OR). */
-function searchMatcher(name: string, def: unknown, slots: FieldSlots, path: (string | number)[], keywordField: string): Matcher {
+function searchMatcher(name: string, def: unknown, slots: FieldSlots, path: (string | number)[], keywordField: string): Compiled {
   if (Array.isArray(def)) {
     if (def.length === 0) throw new LocatedError(path, `search identifier "${name}" is an empty list`);
     if (def.every(isScalar)) return fieldMatcher('', def, slots, path, keywordField);
-    return anyOf(def.map((d, i) => {
+    return cAny(def.map((d, i) => {
       if (isScalar(d)) return fieldMatcher('', d, slots, [...path, i], keywordField);
       if (typeof d !== 'object' || d === null || Array.isArray(d)) throw new LocatedError([...path, i], 'expected a mapping of fields or a keyword');
       return mapMatcher(d as Record<string, unknown>, slots, [...path, i], keywordField);
@@ -150,36 +231,36 @@ function searchMatcher(name: string, def: unknown, slots: FieldSlots, path: (str
   throw new LocatedError(path, `search identifier "${name}" must be a mapping or a list`);
 }
 
-function mapMatcher(map: Record<string, unknown>, slots: FieldSlots, path: (string | number)[], keywordField: string): Matcher {
+function mapMatcher(map: Record<string, unknown>, slots: FieldSlots, path: (string | number)[], keywordField: string): Compiled {
   const keys = Object.keys(map);
   if (keys.length === 0) throw new LocatedError(path, 'an empty mapping matches everything; write the fields it should test');
-  return allOf(keys.map((k) => fieldMatcher(k, map[k], slots, [...path, k], keywordField)));
+  return cAll(keys.map((k) => fieldMatcher(k, map[k], slots, [...path, k], keywordField)));
 }
 
-function conditionMatcher(node: CondNode, searches: Map<string, Matcher>, path: (string | number)[]): Matcher {
+function conditionMatcher(node: CondNode, searches: Map<string, Compiled>, path: (string | number)[]): Compiled {
   switch (node.op) {
     case 'id': {
       const m = searches.get(node.name);
       if (!m) throw new LocatedError(path, `the condition names "${node.name}", which the detection does not define (defined: ${[...searches.keys()].join(', ')})`);
       return m;
     }
-    case 'not': { const a = conditionMatcher(node.a, searches, path); return (c) => !a(c); }
-    case 'and': return allOf(node.list.map((n) => conditionMatcher(n, searches, path)));
-    case 'or': return anyOf(node.list.map((n) => conditionMatcher(n, searches, path)));
+    case 'not': { const a = conditionMatcher(node.a, searches, path).m; return { m: (c) => !a(c), req: null }; }
+    case 'and': return cAll(node.list.map((n) => conditionMatcher(n, searches, path)));
+    case 'or': return cAny(node.list.map((n) => conditionMatcher(n, searches, path)));
     case 'of': {
       const names = resolveOf(node.pattern, [...searches.keys()]);
       if (names.length === 0) throw new LocatedError(path, `"${node.quantifier === 'all' ? 'all' : '1'} of ${node.pattern}" matches no search identifier`);
       const ms = names.map((n) => searches.get(n)!);
-      return node.quantifier === 'all' ? allOf(ms) : anyOf(ms);
+      return node.quantifier === 'all' ? cAll(ms) : cAny(ms);
     }
   }
 }
 
 /** Compiles a rule's `detection` section; throws LocatedError (path inside the document). */
-export function compileDetection(detection: unknown, slots: FieldSlots, keywordField = 'message'): Matcher {
+export function compileDetection(detection: unknown, slots: FieldSlots, keywordField = 'message'): Compiled {
   if (typeof detection !== 'object' || detection === null || Array.isArray(detection)) throw new LocatedError(['detection'], 'detection must be a mapping of search identifiers and a condition');
   const det = detection as Record<string, unknown>;
-  const searches = new Map<string, Matcher>();
+  const searches = new Map<string, Compiled>();
   for (const [name, def] of Object.entries(det)) {
     if (name === 'condition') continue;
     if (name === 'timeframe') throw new LocatedError(['detection', name], 'detection.timeframe (Sigma 1 aggregation) is not supported: write a correlation rule with timespan');
@@ -197,5 +278,5 @@ export function compileDetection(detection: unknown, slots: FieldSlots, keywordF
     }
   });
   // A list of conditions matches when any of them does.
-  return anyOf(ms);
+  return cAny(ms);
 }

@@ -14,6 +14,41 @@ export interface TextTest {
   /** Wants the lower-cased text (case-insensitive literal tests). */
   lower: boolean;
   test(text: string): boolean;
+  /** Set when the test is "the lower-cased text contains this": such tests share one scan per field. */
+  contains?: string;
+  /** Lower-cased ASCII text that any matching value contains (a prefilter: rules are skipped without it). */
+  required?: string;
+}
+
+/** The longest literal that a match must contain, lower-cased, when it is ASCII and long enough to be selective. */
+function requiredOf(lits: string[]): string | undefined {
+  let best = '';
+  for (const l of lits) if (l.length > best.length) best = l;
+  // eslint-disable-next-line no-control-regex
+  return best.length >= 3 && /^[\x20-\x7e]+$/.test(best) ? best.toLowerCase() : undefined;
+}
+
+/** A literal run every match of a simple regular expression contains (none when it has alternation or is too clever). */
+function regexRequired(src: string, ignoreCase: boolean): string | undefined {
+  if (src.includes('|') || src.includes('(?')) return undefined;
+  void ignoreCase;
+  const lits: string[] = [];
+  let cur = '';
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i]!;
+    if (c === '\\') {
+      const n = src[i + 1];
+      if (n !== undefined && /[^A-Za-z0-9]/.test(n)) { cur += n; i++; continue; }
+      lits.push(cur); cur = ''; i++; continue;
+    }
+    // A quantifier may make the character before it optional: it leaves the literal too.
+    if (c === '{') { lits.push(cur.slice(0, -1)); cur = ''; const e = src.indexOf('}', i); if (e < 0) return undefined; i = e; continue; }
+    if ('.^$[]()'.includes(c)) { lits.push(cur); cur = ''; if (c === '[') { const e = src.indexOf(']', i + 2); if (e < 0) return undefined; i = e; } continue; }
+    if (c === '*' || c === '?' || c === '+') { cur = cur.slice(0, -1); lits.push(cur); cur = ''; continue; }
+    cur += c;
+  }
+  lits.push(cur);
+  return requiredOf(lits);
 }
 
 type Piece = { lit: string } | { any: true } | { one: true } | { dash: true };
@@ -77,10 +112,11 @@ function piecesTest(pieces: Piece[], mode: 'exact' | 'contains' | 'startswith' |
     const lit = inner.length ? (inner[0] as { lit: string }).lit : '';
     const needle = cased ? lit : lit.toLowerCase();
     const lower = !cased;
-    if (lead && trail) return { lower, test: (t) => t.includes(needle) };
-    if (lead) return { lower, test: (t) => t.endsWith(needle) };
-    if (trail) return { lower, test: (t) => t.startsWith(needle) };
-    return { lower, test: (t) => t === needle };
+    const required = requiredOf([lit]);
+    if (lead && trail) return needle !== '' && !cased ? { lower, test: (t) => t.includes(needle), contains: needle } : { lower, test: (t) => t.includes(needle), required };
+    if (lead) return { lower, test: (t) => t.endsWith(needle), required };
+    if (trail) return { lower, test: (t) => t.startsWith(needle), required };
+    return { lower, test: (t) => t === needle, required };
   }
   let src = '^';
   for (const p of ps) {
@@ -90,7 +126,7 @@ function piecesTest(pieces: Piece[], mode: 'exact' | 'contains' | 'startswith' |
     else src += `[${DASHES.replace('-', '\\-').replace('/', '\\/')}]`;
   }
   const re = new RegExp(src + '$', cased ? 's' : 'is');
-  return { lower: false, test: (t) => re.test(t) };
+  return { lower: false, test: (t) => re.test(t), required: requiredOf(ps.flatMap((p) => ('lit' in p ? [p.lit] : []))) };
 }
 
 /** Bytes of a string under the utf16 modifiers. */
@@ -167,7 +203,7 @@ export function compileValue(value: FieldValue, mods: string[]): ValueTest[] {
     if (has('s')) flags += 's';
     let re: RegExp;
     try { re = new RegExp(value, flags); } catch (e) { throw new RuleError(`not a regular expression: ${(e as Error).message}`); }
-    return [{ kind: 'text', test: { lower: false, test: (t) => re.test(t) } }];
+    return [{ kind: 'text', test: { lower: false, test: (t) => re.test(t), required: regexRequired(value, has('i')) } }];
   }
   if (has('i') || has('m') || has('s')) throw new RuleError('the i, m and s modifiers go with re');
   const text = typeof value === 'string' ? value : String(value);

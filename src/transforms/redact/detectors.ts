@@ -13,10 +13,12 @@ export interface Detector {
   re: RegExp;
   /** Index of the capture group holding the value (0 = the whole match). */
   group: number;
-  /** A character the text must contain for the detector to run at all. */
-  needs: string | null;
+  /** Text the value's surroundings must contain for the detector to run at all (any of them). */
+  needs: string | string[] | null;
   /** Extra check on a candidate value. */
   accept?: (value: string) => boolean;
+  /** A cheaper regular expression that must match before the detector runs. */
+  pre?: RegExp;
   /** `ip` values: 4 or 6, for format-preserving pseudonyms. */
 }
 
@@ -55,11 +57,11 @@ export function builtinDetectors(which: readonly string[]): Detector[] {
   }
   if (which.includes('email')) out.push({ kind: 'email', re: EMAIL, group: 0, needs: '@' });
   if (which.includes('ip')) {
-    out.push({ kind: 'ip', re: IPV6, group: 0, needs: ':', accept: (v) => v.length > 2 && isIPv6(v) });
+    out.push({ kind: 'ip', re: IPV6, group: 0, needs: ':', pre: /[0-9A-Fa-f]:[0-9A-Fa-f]{0,4}:|::/, accept: (v) => v.length > 2 && isIPv6(v) });
     out.push({ kind: 'ip', re: IPV4, group: 0, needs: '.' });
   }
   if (which.includes('user')) {
-    out.push({ kind: 'user', re: USER_PHRASES, group: 2, needs: null });
+    out.push({ kind: 'user', re: USER_PHRASES, group: 2, needs: ['user', 'for ', 'USER=', 'acct=', 'name=', 'login=', 'logname='] });
     out.push({ kind: 'user', re: SUDO_USER, group: 2, needs: ' : ' });
   }
   return out;

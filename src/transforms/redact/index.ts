@@ -13,6 +13,8 @@ import type { Transform, TransformKind } from '../types.js';
 import { builtinDetectors, listedDetector, type Detector } from './detectors.js';
 
 const BUILTINS = ['ip', 'email', 'user', 'card'] as const;
+/** DESIGN.md: without `patterns`, IP addresses, e-mail addresses and user names. */
+const DEFAULT_BUILTINS = ['ip', 'email', 'user'] as const;
 
 const patternSchema = z.union([
   z.string(),
@@ -24,7 +26,7 @@ export const redactSchema = z.object({
   mode: z.enum(['mask', 'hmac']).default('mask').describe('mask: replace with `mask`; hmac: a keyed pseudonym such as ip-3fa1c29e0b11'),
   key: z.string().min(16, 'the hmac key must be at least 16 characters (take it from ${env.NAME})').optional().describe('HMAC key for mode hmac'),
   mask: z.string().default('[REDACTED]'),
-  builtin: z.array(z.enum(BUILTINS)).optional().describe('what to find: ip, email, user, card (default: all of them without `patterns`, none with)'),
+  builtin: z.array(z.enum(BUILTINS)).optional().describe('what to find: ip, email, user, card (default: ip, email and user without `patterns`, none with)'),
   users: z.array(z.string().min(1)).default([]).describe('user names to replace wherever they appear as a word'),
   patterns: z.array(patternSchema).default([]).describe('more regular expressions: a string, or { name, regex, group }'),
   format_preserving: z.boolean().default(false).describe('hmac mode: addresses become other valid addresses rather than ip-… tokens'),
@@ -50,7 +52,7 @@ export class Redactor {
   private readonly sources = new WeakMap<EventSource, EventSource>();
 
   constructor(private readonly c: RedactConfig) {
-    const which = c.builtin ?? (c.patterns.length ? [] : [...BUILTINS]);
+    const which = c.builtin ?? (c.patterns.length ? [] : [...DEFAULT_BUILTINS]);
     const list = builtinDetectors(which);
     const listed = listedDetector('user', c.users);
     if (listed) list.push(listed);
@@ -86,10 +88,9 @@ export class Redactor {
   text(s: string): string {
     let out = s;
     for (const d of this.detectors) {
-      if (d.needs !== null && !out.includes(d.needs)) continue;
-      d.re.lastIndex = 0;
-      if (!d.re.test(out)) continue;
-      d.re.lastIndex = 0;
+      const needs = d.needs;
+      if (needs !== null && (typeof needs === 'string' ? !out.includes(needs) : !needs.some((n) => out.includes(n)))) continue;
+      if (d.pre !== undefined && !d.pre.test(out)) continue;
       out = out.replace(d.re, (...m: unknown[]) => {
         const whole = m[0] as string;
         const value = m[d.group] as string | undefined;
