@@ -57,6 +57,20 @@ export class LiteralScanner {
     this.built = true;
   }
 
+  /** The same over raw bytes (a received message not yet decoded): bytes ≥ 0x80 match no ASCII literal. */
+  scanBytes(buf: Buffer, start: number, end: number, found: Uint32Array, stamp: number, list: number[]): void {
+    if (!this.built) this.build();
+    const delta = this.delta;
+    const outputs = this.outputs;
+    let s = 0;
+    for (let i = start; i < end; i++) {
+      const c = buf[i]!;
+      s = c < ALPHA ? delta[s * ALPHA + c]! : 0;
+      const o = outputs[s];
+      if (o !== null) for (let k = 0; k < o!.length; k++) { const id = o![k]!; if (found[id] !== stamp) { found[id] = stamp; list.push(id); } }
+    }
+  }
+
   /** Literals with non-ASCII characters need the lower-cased text. */
   get needsLower(): boolean {
     return this.slow.length > 0;

@@ -18,7 +18,7 @@ export class EvalContext {
   private readonly found: Uint32Array;
   private readonly scanned: number[] = [];
 
-  constructor(readonly readers: FieldReader[], private readonly scanners: (LiteralScanner | undefined)[] = [], literalCount = 0) {
+  constructor(readonly readers: FieldReader[], private readonly scanners: (LiteralScanner | undefined)[] = [], literalCount = 0, private readonly rawMessage: RawField[] = []) {
     this.found = new Uint32Array(literalCount);
   }
 
@@ -40,8 +40,19 @@ export class EvalContext {
     this.scanned[slot] = this.gen;
     const list = (this.lists[slot] ??= []);
     list.length = 0;
-    const t = this.text(slot);
     const sc = this.scanners[slot]!;
+    // A received message is scanned as bytes: most events hold no literal and are never decoded.
+    const raw = this.rawMessage[slot];
+    if (raw !== undefined && raw !== null && !sc.needsLower) {
+      const ev = this.ev;
+      const d = ev.d;
+      if (raw === 'message') {
+        if ((d === null || d.message === undefined) && ev.msgStart >= 0 && ev.msgStart <= ev.end) { sc.scanBytes(ev.buf, ev.msgStart, ev.end, this.found, this.gen, list); return; }
+      } else if (raw === 'hostname') {
+        if ((d === null || d.hostname === undefined) && ev.hostStart >= 0) { sc.scanBytes(ev.buf, ev.hostStart, ev.hostEnd, this.found, this.gen, list); return; }
+      } else if ((d === null || d.appname === undefined) && ev.appStart >= 0) { sc.scanBytes(ev.buf, ev.appStart, ev.appEnd, this.found, this.gen, list); return; }
+    }
+    const t = this.text(slot);
     if (t !== null) sc.scan(t, this.found, this.gen, list, sc.needsLower ? this.lower(slot) : null);
   }
 
@@ -70,6 +81,8 @@ export class EvalContext {
 /** Sigma field names to event field names; a name not listed is fields.NAME. */
 export class FieldSlots {
   readonly readers: FieldReader[] = [];
+  /** Per slot: the header field it reads, which a scan may read as received bytes. */
+  readonly rawMessage: RawField[] = [];
   private readonly bySigmaName = new Map<string, number>();
   readonly scanners: (LiteralScanner | undefined)[] = [];
   private readonly literalIds = new Map<string, number>();
@@ -88,7 +101,7 @@ export class FieldSlots {
   }
 
   context(): EvalContext {
-    return new EvalContext(this.readers, this.scanners, this.literalCount);
+    return new EvalContext(this.readers, this.scanners, this.literalCount, this.rawMessage);
   }
 
   constructor(private readonly mapping: Record<string, string>) {}
@@ -102,6 +115,8 @@ export class FieldSlots {
     if (s === undefined) {
       s = this.readers.length;
       this.readers.push(fieldReader(this.eventField(sigmaName)));
+      const f = this.eventField(sigmaName);
+      this.rawMessage.push(f === 'message' || f === 'msg' ? 'message' : f === 'hostname' || f === 'host' ? 'hostname' : f === 'appname' || f === 'app' || f === 'program' ? 'appname' : null);
       this.bySigmaName.set(sigmaName, s);
     }
     return s;
@@ -109,12 +124,13 @@ export class FieldSlots {
 }
 
 export type Matcher = (ctx: EvalContext) => boolean;
+type RawField = 'message' | 'hostname' | 'appname' | null;
 
 /**
  * What a match needs: at least one of these literals in field `slot` (null: no such guarantee).
  * Rules with one are only evaluated on events where a scan found one of their literals.
  */
-export type Requirement = { slot: number; id: number }[] | null;
+export type Requirement = { slot: number; id: number; len: number }[] | null;
 /** A matcher and its requirement. */
 export interface Compiled { m: Matcher; req: Requirement }
 
@@ -123,9 +139,15 @@ function reqAny(rs: Requirement[]): Requirement {
   const seen = new Set<string>();
   return rs.flatMap((r) => r!).filter((x) => { const k = `${x.slot}:${x.id}`; if (seen.has(k)) return false; seen.add(k); return true; });
 }
+/** Of the parts an AND needs, the most selective: the longest shortest literal (few events hold it), then the fewest. */
 function reqAll(rs: Requirement[]): Requirement {
   let best: Requirement = null;
-  for (const r of rs) if (r !== null && (best === null || r.length < best.length)) best = r;
+  let bestLen = -1;
+  for (const r of rs) {
+    if (r === null) continue;
+    const len = Math.min(...r.map((x) => x.len));
+    if (len > bestLen || (len === bestLen && r.length < best!.length)) { best = r; bestLen = len; }
+  }
   return best;
 }
 function cAny(cs: Compiled[]): Compiled { return { m: anyOf(cs.map((c) => c.m)), req: reqAny(cs.map((c) => c.req)) }; }
@@ -139,7 +161,7 @@ export class LocatedError extends RuleError {
 function valueMatcher(slot: number, t: ValueTest, slots: FieldSlots): Compiled {
   const m = valueTest(slot, t, slots);
   const lit = t.kind === 'text' ? t.test.contains ?? t.test.required : undefined;
-  return { m, req: lit !== undefined ? [{ slot, id: slots.literal(slot, lit) }] : null };
+  return { m, req: lit !== undefined ? [{ slot, id: slots.literal(slot, lit), len: lit.length }] : null };
 }
 
 function valueTest(slot: number, t: ValueTest, slots: FieldSlots): Matcher {
