@@ -14,10 +14,10 @@ export const filterString = () => z.string().superRefine((v, ctx) => {
 
 export const opsRuleShape = {
   title: z.string().min(1).describe('the alert message'),
-  id: z.string().optional(),
-  level: z.enum(['informational', 'low', 'medium', 'high', 'critical']).default('medium'),
-  author: z.string().optional(),
-  tags: z.array(z.string()).default([]),
+  id: z.string().optional().describe('the rule id in alerts (fields.rule.id) and metrics'),
+  level: z.enum(['informational', 'low', 'medium', 'high', 'critical']).default('medium').describe('sets the alert severity'),
+  author: z.string().optional().describe('carried in every alert (fields.rule.author)'),
+  tags: z.array(z.string()).default([]).describe('carried in every alert, e.g. attack.t1110'),
   filter: filterString().optional().describe('which events count (filter language, e.g. program(sshd) and message("Failed"))'),
   key: templateString().default('').describe('template naming the group, e.g. "${HOST}" or "${fields.src_ip}"'),
   max_groups: z.number().int().positive().default(100_000).describe('groups tracked at once; the oldest is forgotten beyond it (counted)'),

@@ -25,7 +25,7 @@ export const redactSchema = z.object({
   type: z.literal('redact'),
   mode: z.enum(['mask', 'hmac']).default('mask').describe('mask: replace with `mask`; hmac: a keyed pseudonym such as ip-3fa1c29e0b11'),
   key: z.string().min(16, 'the hmac key must be at least 16 characters (take it from ${env.NAME})').optional().describe('HMAC key for mode hmac'),
-  mask: z.string().default('[REDACTED]'),
+  mask: z.string().default('[REDACTED]').describe('what replaces a value in mode mask'),
   builtin: z.array(z.enum(BUILTINS)).optional().describe('what to find: ip, email, user, card (default: ip, email and user without `patterns`, none with)'),
   users: z.array(z.string().min(1)).default([]).describe('user names to replace wherever they appear as a word'),
   patterns: z.array(patternSchema).default([]).describe('more regular expressions: a string, or { name, regex, group }'),
