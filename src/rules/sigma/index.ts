@@ -277,6 +277,34 @@ export class SigmaRuleSet implements RuleSet {
     void refName;
   }
 
+  private genericPlanCache: Plan | null = null;
+  private get genericPlan(): Plan {
+    return (this.genericPlanCache ??= makePlan(this.generic));
+  }
+  /** Plans by the app's received bytes (hash → candidates), so the app name is not decoded per event. */
+  private readonly byAppBytes = new Map<number, { bytes: Buffer; plan: Plan }[]>();
+
+  private planOf(ev: LogEvent): Plan {
+    if (ev.appStart < 0 || (ev.d !== null && ev.d.appname !== undefined)) return this.planFor(ev.appname);
+    const buf = ev.buf, s = ev.appStart, e = ev.appEnd;
+    let h = 0x811c9dc5;
+    for (let i = s; i < e; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+    const list = this.byAppBytes.get(h);
+    if (list !== undefined) {
+      for (const x of list) {
+        if (x.bytes.length !== e - s) continue;
+        let same = true;
+        for (let i = 0; i < x.bytes.length; i++) if (x.bytes[i] !== buf[s + i]) { same = false; break; }
+        if (same) return x.plan;
+      }
+    }
+    const plan = this.planFor(ev.appname);
+    if (this.byAppBytes.size > 10_000) this.byAppBytes.clear();
+    const entry = { bytes: Buffer.from(buf.subarray(s, e)), plan };
+    if (list !== undefined) list.push(entry); else this.byAppBytes.set(h, [entry]);
+    return plan;
+  }
+
   private planFor(app: string | null): Plan {
     let p = this.appCache.get(app);
     if (p === undefined) {
@@ -297,7 +325,7 @@ export class SigmaRuleSet implements RuleSet {
       const ev = events[i]!;
       ctx.reset(ev);
       const gen = ++this.gen;
-      const plan = this.planFor(ev.appname);
+      const plan = this.byApp.size === 0 ? this.genericPlan : this.planOf(ev);
       const always = plan.always;
       for (let j = 0; j < always.length; j++) this.evaluate(always[j]!, ev, out);
       // Rules with a requirement run only when a scan of their field found one of its literals.
