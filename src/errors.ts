@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   SLUICE_ERR_LISTEN: 'a listener cannot bind its address',
   SLUICE_ERR_PARSE: 'a message does not follow the requested syslog format',
   SLUICE_ERR_SYSLOG_CONF: 'a syslog.conf line cannot be imported',
+  SLUICE_ERR_RULE_INVALID: 'a detection rule cannot be read or uses what sluice does not support',
   SLUICE_ERR_USAGE: 'a command-line argument is wrong',
   SLUICE_ERR_TOKEN_FILE: 'the API token file under data_dir cannot be read or written',
   SLUICE_ERR_SEND_CONNECT: 'sluice send could not connect (or finish the TLS handshake)',

@@ -10,6 +10,7 @@ import { registerQueryCommand } from './query.js';
 import { registerRunCommand } from './run.js';
 import { registerSendCommand } from './send/index.js';
 import { registerTokenCommand } from './token.js';
+import { registerTopCommand } from './top.js';
 import { registerValidateCommand } from './validate.js';
 import { registerVerifyCommand } from './verify.js';
 
@@ -29,6 +30,7 @@ registerBenchCommand(program);
 registerQueryCommand(program);
 registerVerifyCommand(program);
 registerTokenCommand(program);
+registerTopCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -4,12 +4,15 @@
 // by the daemon afterwards. Every problem names file:line:col and what was expected.
 
 import fs from 'node:fs';
+import path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { z } from 'zod';
 import { destinationKind, DESTINATIONS, type DestinationKind, type OuterConfig } from '../destinations/index.js';
 import { SluiceError } from '../errors.js';
 import { compileFilter, type Filter } from '../filter/compile.js';
 import { sourceKind, SOURCES, type SourceKind } from '../sources/index.js';
+import { ruleSetKind, RULE_SETS, type RuleSetKind } from '../rules/index.js';
+import { transformKind, TRANSFORMS, type TransformKind } from '../transforms/index.js';
 import { closest } from './suggest.js';
 import { parseListen, type ListenAddress } from './units.js';
 
@@ -18,12 +21,14 @@ export interface ConfigProblem {
   message: string;
   line: number;
   col: number;
+  /** Set when the problem is in another file (a rule file), not the config. */
+  file?: string;
 }
 
 export class ConfigError extends SluiceError {
   constructor(readonly file: string, readonly problems: ConfigProblem[]) {
     super(problems.some((p) => p.message.startsWith('YAML:')) ? 'SLUICE_ERR_CONFIG_YAML' : 'SLUICE_ERR_CONFIG_INVALID',
-      problems.map((p) => `${file}:${p.line}:${p.col}: ${p.message}`).join('\n'));
+      problems.map((p) => `${p.file ?? file}:${p.line}:${p.col}: ${p.message}`).join('\n'));
   }
 }
 
@@ -34,6 +39,8 @@ export interface LogPathConfig {
   to: string[];
   final: boolean;
   fallback: boolean;
+  /** Transform names, applied in order. */
+  transform: string[];
 }
 
 export interface SluiceConfig {
@@ -45,6 +52,9 @@ export interface SluiceConfig {
   sources: Map<string, { kind: SourceKind; config: { type: string } }>;
   destinations: Map<string, { kind: DestinationKind; config: OuterConfig }>;
   filters: Map<string, Filter>;
+  transforms: Map<string, { kind: TransformKind; config: { type: string } }>;
+  /** Rule sets: a path feeds one by naming it in `to` and routes its alerts by naming it in `from`. */
+  rules: Map<string, { kind: RuleSetKind; config: { type: string }; compiled: unknown }>;
   log: LogPathConfig[];
 }
 
@@ -61,9 +71,12 @@ const topSchema = z.object({
   sources: z.record(z.string(), z.any()).default({}),
   filters: z.record(z.string(), z.string()).default({}),
   destinations: z.record(z.string(), z.any()).default({}),
+  transforms: z.record(z.string(), z.any()).default({}),
+  rules: z.record(z.string(), z.any()).default({}),
   log: z.array(z.object({
     from: nameList,
     filter: z.string().optional(),
+    transform: nameList.optional(),
     to: nameList,
     final: z.boolean().default(false),
     fallback: z.boolean().default(false),
@@ -112,6 +125,8 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
     sources: new Map(),
     destinations: new Map(),
     filters: new Map(),
+    transforms: new Map(),
+    rules: new Map(),
     log: [],
   };
   if (raw.api !== false) {
@@ -130,12 +145,20 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
     if (parsed) cfg.destinations.set(name, parsed as { kind: DestinationKind; config: OuterConfig });
   }
   compileFilters(raw.filters, cfg.filters, at);
+  loadAnalysis(doc, raw, cfg, path.dirname(path.resolve(file)), at, problems);
   raw.log.forEach((p, i) => {
     for (const [j, s] of p.from.entries()) {
-      if (!cfg.sources.has(s) && !raw.sources[s]) at(['log', i, 'from', ...(p.from.length > 1 ? [j] : [])], `unknown source ${JSON.stringify(s)}${hint(s, Object.keys(raw.sources))}`);
+      if (!cfg.sources.has(s) && !raw.sources[s] && raw.rules[s] === undefined) at(['log', i, 'from', ...(p.from.length > 1 ? [j] : [])], `unknown source ${JSON.stringify(s)}${hint(s, [...Object.keys(raw.sources), ...Object.keys(raw.rules)])}`);
     }
     for (const [j, d] of p.to.entries()) {
-      if (!cfg.destinations.has(d) && !raw.destinations[d]) at(['log', i, 'to', ...(p.to.length > 1 ? [j] : [])], `unknown destination ${JSON.stringify(d)}${hint(d, Object.keys(raw.destinations))}`);
+      if (!cfg.destinations.has(d) && !raw.destinations[d] && raw.rules[d] === undefined) at(['log', i, 'to', ...(p.to.length > 1 ? [j] : [])], `unknown destination ${JSON.stringify(d)}${hint(d, [...Object.keys(raw.destinations), ...Object.keys(raw.rules)])}`);
+    }
+    // Alerts never feed a rule set: no path can make a loop.
+    if (p.from.some((s) => raw.rules[s] !== undefined) && p.to.some((d) => raw.rules[d] !== undefined)) {
+      at(['log', i, 'to'], 'a path from a rule set cannot feed a rule set (alerts would loop); route alerts to destinations');
+    }
+    for (const [j, t] of (p.transform ?? []).entries()) {
+      if (raw.transforms[t] === undefined) at(['log', i, 'transform', ...((p.transform ?? []).length > 1 ? [j] : [])], `unknown transform ${JSON.stringify(t)}${hint(t, Object.keys(raw.transforms))}`);
     }
     let filter: Filter | null = null;
     if (p.filter !== undefined) {
@@ -152,7 +175,7 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
         }
       }
     }
-    cfg.log.push({ from: p.from, filter, filterText: p.filter ?? null, to: p.to, final: p.final, fallback: p.fallback });
+    cfg.log.push({ from: p.from, filter, filterText: p.filter ?? null, to: p.to, final: p.final, fallback: p.fallback, transform: p.transform ?? [] });
   });
   checkPortClashes(cfg, at);
   if (problems.length) throw new ConfigError(file, problems);
@@ -169,7 +192,7 @@ type At = (path: (string | number)[], message: string, offset?: number) => void;
 function validateComponent<K extends { schema: z.ZodType }>(
   doc: Document, path: string[], value: unknown, types: string[], lookup: (t: string) => K | undefined, at: At,
 ): { kind: K; config: unknown } | null {
-  const kindName = path[0] === 'sources' ? 'source' : 'destination';
+  const kindName = ({ sources: 'source', destinations: 'destination', transforms: 'transform', rules: 'rule set' } as Record<string, string>)[path[0]!] ?? 'component';
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     at(path, `expected a mapping with "type" (one of ${types.join(', ')})`);
     return null;
@@ -226,9 +249,10 @@ function schemaAt(doc: Document, path: (string | number)[]): z.ZodType | undefin
   let schema: z.ZodType | undefined = topSchema;
   let rest = path;
   const [section, name] = path;
-  if ((section === 'sources' || section === 'destinations') && typeof name === 'string') {
+  if ((section === 'sources' || section === 'destinations' || section === 'transforms' || section === 'rules') && typeof name === 'string') {
     const type = doc.getIn([section, name, 'type']);
-    const kind = typeof type === 'string' ? (section === 'sources' ? sourceKind(type) : destinationKind(type)) : undefined;
+    const lookup = { sources: sourceKind, destinations: destinationKind, transforms: transformKind, rules: ruleSetKind }[section];
+    const kind = typeof type === 'string' ? lookup(type) : undefined;
     schema = kind?.schema;
     rest = path.slice(2);
   }
@@ -327,4 +351,25 @@ function checkPortClashes(cfg: SluiceConfig, at: At): void {
 
 function isWildcard(host: string): boolean {
   return host === '0.0.0.0' || host === '::' || host === '';
+}
+
+/** Transforms and rule sets; rule files are read here so `sluice validate` refuses a bad rule at its file and line. */
+function loadAnalysis(doc: Document, raw: z.infer<typeof topSchema>, cfg: SluiceConfig, configDir: string, at: At, problems: ConfigProblem[]): void {
+  for (const [name, value] of Object.entries(raw.transforms)) {
+    if (!NAME.test(name)) { at(['transforms', name], `transform name ${JSON.stringify(name)} must be letters, digits, _ . - (starting with a letter or _)`); continue; }
+    const parsed = validateComponent(doc, ['transforms', name], value, TRANSFORMS.map((k) => k.type), transformKind, at);
+    if (parsed) cfg.transforms.set(name, parsed as { kind: TransformKind; config: { type: string } });
+  }
+  for (const [name, value] of Object.entries(raw.rules)) {
+    if (!NAME.test(name)) { at(['rules', name], `rule set name ${JSON.stringify(name)} must be letters, digits, _ . - (starting with a letter or _)`); continue; }
+    if (raw.sources[name] !== undefined || raw.destinations[name] !== undefined) { at(['rules', name], `rule set ${JSON.stringify(name)} has the name of a ${raw.sources[name] !== undefined ? 'source' : 'destination'}: log paths could not tell them apart`); continue; }
+    const parsed = validateComponent(doc, ['rules', name], value, RULE_SETS.map((k) => k.type), ruleSetKind, at);
+    if (!parsed) continue;
+    const { compiled, problems: found } = parsed.kind.compile(parsed.config, configDir);
+    for (const p of found) {
+      if (p.line === 0) at(['rules', name, 'paths'], p.message);
+      else problems.push({ path: ['rules', name], message: p.message, line: p.line, col: p.col, file: p.file });
+    }
+    cfg.rules.set(name, { ...(parsed as { kind: RuleSetKind; config: { type: string } }), compiled });
+  }
 }

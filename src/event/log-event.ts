@@ -131,6 +131,24 @@ export class LogEvent {
     return e;
   }
 
+  /**
+   * A copy a transform may change without the original changing (copy on write for log
+   * paths): the bytes are shared, the overrides and fields are copied (fields shallowly).
+   * The decode cache is shared too: it only ever holds values read from the same bytes.
+   */
+  clone(): LogEvent {
+    const e = new LogEvent(this.source, this.receivedAt);
+    e.buf = this.buf; e.start = this.start; e.end = this.end; e.format = this.format; e.pri = this.pri; e.version = this.version;
+    e.tsStart = this.tsStart; e.tsEnd = this.tsEnd; e.hostStart = this.hostStart; e.hostEnd = this.hostEnd;
+    e.appStart = this.appStart; e.appEnd = this.appEnd; e.pidStart = this.pidStart; e.pidEnd = this.pidEnd;
+    e.msgidStart = this.msgidStart; e.msgidEnd = this.msgidEnd; e.sdStart = this.sdStart; e.sdEnd = this.sdEnd;
+    e.msgStart = this.msgStart; e.flags = this.flags;
+    e.fields = this.fields === null ? null : { ...this.fields };
+    if (this.d !== null) e.d = Object.assign(new Decoded(), this.d);
+    e.c = this.c;
+    return e;
+  }
+
   private str(s: number, e: number): string | null {
     return s < 0 ? null : this.buf.toString('utf8', s, e);
   }

@@ -14,6 +14,10 @@ export class Metrics {
   readonly connectionsRefused = this.counter('sluice_connections_refused_total', 'Connections refused by a source, by reason.', ['component', 'reason']);
   readonly connectionsOpen = this.gauge('sluice_connections_open', 'Open connections per source.', ['component']);
   private readonly buffers = new Map<string, { events: number; bytes: number }>();
+  private readonly capacities = new Map<string, number>();
+  readonly bufferCapacity = this.gauge('sluice_buffer_capacity_bytes', 'Byte limit of a destination buffer (sluice top shows fill against it).', ['component'], (g) => {
+    for (const [component, c] of this.capacities) g.set({ component }, c);
+  });
   readonly bufferEvents = this.gauge('sluice_buffer_events', 'Events waiting in a destination buffer.', ['component'], (g) => {
     for (const [component, b] of this.buffers) g.set({ component }, b.events);
   });
@@ -25,6 +29,10 @@ export class Metrics {
   readonly configLastReload = this.gauge('sluice_config_last_reload_timestamp_seconds', 'When a reload was last applied (0: never).', []);
   readonly configLastReloadFailure = this.gauge('sluice_config_last_reload_failure_timestamp_seconds', 'When a reload last failed and the running config was kept (0: never).', []);
   readonly apiAuthFailures = this.counter('sluice_api_auth_failures_total', 'API/UI requests refused by authentication, by reason (missing, invalid, rate_limited, csrf, forbidden).', ['reason']);
+  readonly ruleMatches = this.counter('sluice_rule_matches_total', 'Events a detection rule matched, per rule set and rule.', ['component', 'rule']);
+  readonly alerts = this.counter('sluice_alerts_total', 'Alerts a rule emitted, per rule set and rule.', ['component', 'rule']);
+  readonly ruleStateEvictions = this.counter('sluice_rule_state_evictions_total', 'Groups or windows forgotten because a rule or throttle reached its state bound.', ['component']);
+  readonly ruleEventsIn = this.counter('sluice_rule_events_total', 'Events a rule set evaluated.', ['component']);
 
   private counter<L extends string>(name: string, help: string, labelNames: L[]): client.Counter<L> {
     return new client.Counter({ name, help, labelNames, registers: [this.registry] });
@@ -36,8 +44,9 @@ export class Metrics {
   }
 
   /** Reports a destination buffer's size at every scrape. */
-  watchBuffer(component: string, buffer: { events: number; bytes: number }): void {
+  watchBuffer(component: string, buffer: { events: number; bytes: number }, capacityBytes?: number): void {
     this.buffers.set(component, buffer);
+    if (capacityBytes !== undefined) this.capacities.set(component, capacityBytes);
   }
 
   unwatchBuffer(component: string): void {

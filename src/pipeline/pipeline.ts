@@ -15,6 +15,7 @@ import { ApiServer } from '../web/api-server.js';
 import { DeadLetterFile } from './dead-letter.js';
 import { DestinationRunner } from './destination-runner.js';
 import { planReload, type ComponentChanges } from './reload-plan.js';
+import { buildAnalysis, type Analysis } from './analysis.js';
 import { Router, type LogPath } from './router.js';
 
 const MEMORY_BUFFER_DEFAULT = 12 * 1024 * 1024;
@@ -40,6 +41,7 @@ export class Pipeline {
   readonly runners = new Map<string, DestinationRunner>();
   api: ApiServer | null = null;
   private apiStore: StoreReader | null = null;
+  private analysis: Analysis | null = null;
   /** 1 at start, one more per applied reload. */
   generation = 1;
   private stopped = false;
@@ -53,7 +55,8 @@ export class Pipeline {
     const dataDir = path.resolve(baseDir, config.dataDir);
     const pipeline = new Pipeline(config, metrics, new Router([], [], []), baseDir, dataDir);
     for (const [name, { kind, config: dc }] of config.destinations) pipeline.runners.set(name, await pipeline.buildRunner(name, kind, dc));
-    pipeline.router.reconfigure(pipeline.paths(config), [...config.sources.keys()], [...pipeline.runners.values()]);
+    pipeline.analysis = buildAnalysis(config, metrics);
+    pipeline.router.reconfigure(pipeline.paths(config), pipeline.routedSources(config), [...pipeline.runners.values()]);
     metrics.configGeneration.set(1);
     try {
       for (const r of pipeline.runners.values()) await pipeline.startRunner(r);
@@ -71,7 +74,7 @@ export class Pipeline {
     const dest = kind.build(dc, { name, metrics, dataDir, baseDir });
     const buffer = await makeBuffer(name, dc, dataDir, baseDir, kind.durable === true);
     const deadLetter = new DeadLetterFile(path.resolve(baseDir, dc.dead_letter ?? path.join(dataDir, 'dead-letter', `${name}.ndjson`)), name);
-    metrics.watchBuffer(name, buffer);
+    metrics.watchBuffer(name, buffer, dc.buffer.max_bytes ?? (dc.buffer.type === 'memory' ? MEMORY_BUFFER_DEFAULT : DISK_BUFFER_DEFAULT));
     return new DestinationRunner(name, dest, buffer, metrics, { initialMs: dc.retry.initial, maxMs: dc.retry.max }, deadLetter);
   }
 
@@ -97,10 +100,18 @@ export class Pipeline {
   }
 
   private paths(config: SluiceConfig): LogPath[] {
+    const analysis = this.analysis!;
     return config.log.map((p) => ({
       from: p.from, filter: p.filter, final: p.final, fallback: p.fallback,
-      to: p.to.map((d) => this.runners.get(d)!),
+      // `to` may also name rule sets, which analysis.pathParts wires in.
+      to: p.to.filter((d) => this.runners.has(d)).map((d) => this.runners.get(d)!),
+      ...analysis.pathParts(p),
     }));
+  }
+
+  /** What the router routes from: sources, and rule sets (their alerts). */
+  private routedSources(config: SluiceConfig): string[] {
+    return [...config.sources.keys(), ...config.rules.keys()];
   }
 
   /**
@@ -162,7 +173,9 @@ export class Pipeline {
       for (const [name, r] of fresh) this.runners.set(name, r);
       for (const r of fresh.values()) await this.startRunner(r);
       this.config = next;
-      this.router.reconfigure(this.paths(next), [...next.sources.keys()], [...this.runners.values()]);
+      // Transforms and rule sets are built anew: correlation windows open at the reload start over.
+      this.analysis = buildAnalysis(next, this.metrics);
+      this.router.reconfigure(this.paths(next), this.routedSources(next), [...this.runners.values()]);
     } finally {
       this.router.resume();
     }

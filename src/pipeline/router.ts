@@ -6,6 +6,7 @@
 
 import type { LogEvent } from '../event/log-event.js';
 import type { Filter } from '../filter/compile.js';
+import type { TransformChain } from '../transforms/chain.js';
 import type { BatchAck } from './acknowledgement.js';
 import type { DestinationRunner } from './destination-runner.js';
 
@@ -15,6 +16,22 @@ export interface LogPath {
   to: DestinationRunner[];
   final: boolean;
   fallback: boolean;
+  /** The path's transforms (copy on write); absent or null: events go on as they are. */
+  transform?: TransformChain | null;
+  /** Rule sets this path feeds; their alerts are routed as if a source of that name sent them. */
+  rules?: RuleSink[];
+}
+
+/** A rule set as the router sees it: events in, alert events out. */
+export interface RuleSink {
+  readonly name: string;
+  process(events: LogEvent[]): LogEvent[];
+}
+
+interface RuleSlot {
+  sink: RuleSink;
+  events: LogEvent[];
+  last: LogEvent | null;
 }
 
 interface SourceRoute {
@@ -62,7 +79,8 @@ export class Router {
       const ordered = [...mine.filter((p) => !p.fallback), ...mine.filter((p) => p.fallback)];
       const reachable = [...new Set(ordered.flatMap((p) => p.to))];
       const only = ordered.length === 1 ? ordered[0]! : null;
-      const direct = only && only.filter === null && !only.fallback ? [...new Set(only.to)] : null;
+      const plain = only !== null && !only.transform && !(only.rules && only.rules.length);
+      const direct = only && plain && only.filter === null && !only.fallback ? [...new Set(only.to)] : null;
       this.routes.set(name, { paths: ordered, fallbackFrom: mine.filter((p) => !p.fallback).length, reachable, direct, unrouted: unrouted.get(name) ?? 0 });
     }
     const before = this.waiters;
@@ -124,6 +142,7 @@ export class Router {
 
   private fanOut(route: SourceRoute, events: LogEvent[], ack: BatchAck | null, canWait: boolean): void {
     const slots = new Map<DestinationRunner, Slot>();
+    let ruleSlots: Map<RuleSink, RuleSlot> | null = null;
     const paths = route.paths;
     for (let i = 0; i < events.length; i++) {
       const ev = events[i]!;
@@ -133,12 +152,23 @@ export class Router {
         const path = paths[j]!;
         if (path.filter !== null && !path.filter(ev)) continue;
         taken = true;
+        // A transformed copy goes on; `ev` stays the key for "once per destination".
+        const out = path.transform ? path.transform.run(ev) : ev;
+        if (out === null) { if (path.final) break; continue; }
         for (const runner of path.to) {
           let slot = slots.get(runner);
           if (slot === undefined) slots.set(runner, (slot = { runner, events: [], last: null }));
           if (slot.last !== ev) {
-            slot.events.push(ev);
+            slot.events.push(out);
             slot.last = ev;
+          }
+        }
+        if (path.rules) {
+          for (const sink of path.rules) {
+            ruleSlots ??= new Map();
+            let rs = ruleSlots.get(sink);
+            if (rs === undefined) ruleSlots.set(sink, (rs = { sink, events: [], last: null }));
+            if (rs.last !== ev) { rs.events.push(out); rs.last = ev; }
           }
         }
         if (path.final) break;
@@ -146,6 +176,13 @@ export class Router {
       if (!taken) route.unrouted++;
     }
     for (const slot of slots.values()) slot.runner.push(slot.events, ack, canWait);
+    if (ruleSlots !== null) {
+      // Alerts are new events, not part of the source's batch: they carry no acknowledgement.
+      for (const rs of ruleSlots.values()) {
+        const alerts = rs.sink.process(rs.events);
+        if (alerts.length) this.dispatch(rs.sink.name, alerts, null, false);
+      }
+    }
   }
 
   /** Calls `cb` once when every destination `source` reaches has room again. */
