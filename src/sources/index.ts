@@ -2,6 +2,7 @@
 
 import type { z } from 'zod';
 import type { ListenAddress } from '../config/units.js';
+import { fileSourceKind } from './file/index.js';
 import { httpSourceKind } from './http/index.js';
 import { relpSourceKind } from './relp/index.js';
 import { syslogSourceSchema, type SyslogSourceConfig } from './syslog/config.js';
@@ -27,6 +28,7 @@ export const SOURCES: SourceKind[] = [
   },
   relpSourceKind,
   httpSourceKind,
+  fileSourceKind,
 ];
 
 export function sourceKind(type: string): SourceKind | undefined {
