@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import type { ListenAddress } from '../config/units.js';
 import { fileSourceKind } from './file/index.js';
 import { httpSourceKind } from './http/index.js';
+import { netflowSourceKind } from './netflow/index.js';
 import { relpSourceKind } from './relp/index.js';
 import { syslogSourceSchema, type SyslogSourceConfig } from './syslog/config.js';
 import { SyslogSource } from './syslog/index.js';
@@ -29,6 +30,7 @@ export const SOURCES: SourceKind[] = [
   relpSourceKind,
   httpSourceKind,
   fileSourceKind,
+  netflowSourceKind,
 ];
 
 export function sourceKind(type: string): SourceKind | undefined {
