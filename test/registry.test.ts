@@ -17,6 +17,7 @@ const SOURCE_EXAMPLES: Record<string, string> = {
   http: '{ type: http, listen: ["http://127.0.0.1:0"] }',
   file: '{ type: file, include: ["/var/log/app.log"] }',
   netflow: '{ type: netflow, listen: ["udp://127.0.0.1:0"] }',
+  auditd: '{ type: auditd }',
 };
 const DESTINATION_EXAMPLES: Record<string, string> = {
   file: '{ type: file, path: "/tmp/x.log" }',

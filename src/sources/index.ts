@@ -2,6 +2,7 @@
 
 import type { z } from 'zod';
 import type { ListenAddress } from '../config/units.js';
+import { auditdSourceKind } from './auditd/index.js';
 import { fileSourceKind } from './file/index.js';
 import { httpSourceKind } from './http/index.js';
 import { netflowSourceKind } from './netflow/index.js';
@@ -31,6 +32,7 @@ export const SOURCES: SourceKind[] = [
   httpSourceKind,
   fileSourceKind,
   netflowSourceKind,
+  auditdSourceKind,
 ];
 
 export function sourceKind(type: string): SourceKind | undefined {
