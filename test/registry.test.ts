@@ -18,6 +18,7 @@ const SOURCE_EXAMPLES: Record<string, string> = {
   file: '{ type: file, include: ["/var/log/app.log"] }',
   netflow: '{ type: netflow, listen: ["udp://127.0.0.1:0"] }',
   auditd: '{ type: auditd }',
+  journald: '{ type: journald }',
 };
 const DESTINATION_EXAMPLES: Record<string, string> = {
   file: '{ type: file, path: "/tmp/x.log" }',

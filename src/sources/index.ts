@@ -5,6 +5,7 @@ import type { ListenAddress } from '../config/units.js';
 import { auditdSourceKind } from './auditd/index.js';
 import { fileSourceKind } from './file/index.js';
 import { httpSourceKind } from './http/index.js';
+import { journaldSourceKind } from './journald/index.js';
 import { netflowSourceKind } from './netflow/index.js';
 import { relpSourceKind } from './relp/index.js';
 import { syslogSourceSchema, type SyslogSourceConfig } from './syslog/config.js';
@@ -33,6 +34,7 @@ export const SOURCES: SourceKind[] = [
   fileSourceKind,
   netflowSourceKind,
   auditdSourceKind,
+  journaldSourceKind,
 ];
 
 export function sourceKind(type: string): SourceKind | undefined {
