@@ -19,6 +19,7 @@ const SOURCE_EXAMPLES: Record<string, string> = {
   netflow: '{ type: netflow, listen: ["udp://127.0.0.1:0"] }',
   auditd: '{ type: auditd }',
   journald: '{ type: journald }',
+  s3: '{ type: s3, bucket: trail, prefix: "AWSLogs/" }',
 };
 const DESTINATION_EXAMPLES: Record<string, string> = {
   file: '{ type: file, path: "/tmp/x.log" }',

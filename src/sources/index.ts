@@ -7,6 +7,7 @@ import { fileSourceKind } from './file/index.js';
 import { httpSourceKind } from './http/index.js';
 import { journaldSourceKind } from './journald/index.js';
 import { netflowSourceKind } from './netflow/index.js';
+import { s3SourceKind } from './s3/index.js';
 import { relpSourceKind } from './relp/index.js';
 import { syslogSourceSchema, type SyslogSourceConfig } from './syslog/config.js';
 import { SyslogSource } from './syslog/index.js';
@@ -35,6 +36,7 @@ export const SOURCES: SourceKind[] = [
   netflowSourceKind,
   auditdSourceKind,
   journaldSourceKind,
+  s3SourceKind,
 ];
 
 export function sourceKind(type: string): SourceKind | undefined {
