@@ -173,4 +173,42 @@ describe('file source', () => {
     assert.deepEqual(events(out).map((e) => e.message), ['fine']);
     await stop(p);
   });
+
+  test('rename rotation with only the live name included: the renamed file is read to its end, then released', async () => {
+    const dir = tempDir('file-rename');
+    const f = path.join(dir, 'app.log');
+    fs.writeFileSync(f, 'a1\n');
+    const r = await start(dir, { include: [f] });
+    await waitFor(() => events(r.out).length === 1, 'first line');
+    const fd = fs.openSync(f, 'a');
+    fs.renameSync(f, f + '.1');
+    fs.writeSync(fd, 'a2 written to the renamed file\n');
+    fs.writeFileSync(f, 'b1 in the new file\n');
+    fs.writeSync(fd, 'a3 last line of the old file, no newline');
+    fs.closeSync(fd);
+    await waitFor(() => events(r.out).length === 4, 'lines of both files, the unterminated last one when released', 5000);
+    const src = (r.p.sources.get('tail') as unknown as { openFiles(): string[] });
+    await waitFor(() => src.openFiles().length === 1, 'the renamed file released');
+    assert.deepEqual(events(r.out).map((e) => e.message).sort(), ['a1', 'a2 written to the renamed file', 'a3 last line of the old file, no newline', 'b1 in the new file']);
+    fs.rmSync(f);
+    await waitFor(() => src.openFiles().length === 0, 'a removed file released');
+    await stop(r.p);
+  });
+
+  test('a file renamed while sluice was stopped is found by inode and read from its checkpoint', async () => {
+    const dir = tempDir('file-renamed-stopped');
+    const f = path.join(dir, 'app.log');
+    fs.writeFileSync(f, 'one\n');
+    let r = await start(dir, { include: [f] });
+    await waitFor(() => events(r.out).length === 1, 'first line');
+    await stop(r.p);
+    fs.appendFileSync(f, 'two, before the rotation\n');
+    fs.renameSync(f, f + '.1');
+    fs.writeFileSync(f, 'three, in the new file\n');
+    r = await start(dir, { include: [f] });
+    await waitFor(() => events(r.out).length === 3, 'the rest of the renamed file and the new one');
+    await sleep(200);
+    assert.deepEqual(events(r.out).map((e) => e.message).sort(), ['one', 'three, in the new file', 'two, before the rotation']);
+    await stop(r.p);
+  });
 });
