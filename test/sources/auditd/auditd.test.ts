@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { loadConfigText } from '../../../src/config/load.js';
@@ -170,5 +171,29 @@ describe('auditd source', () => {
     assert.equal(e.fields.audit.id, '1700000000.200:101');
     assert.equal(e.fields.audit.records, 3);
     assert.equal(e.fields.audit.complete, true);
+  });
+
+  test('audispd af_unix socket (string format): the same records joined the same way', async () => {
+    const dir = tempDir('auditd-sock');
+    const sockPath = path.join(dir, 'audispd_events');
+    const clients: net.Socket[] = [];
+    const server = net.createServer((c) => { clients.push(c); c.write(LINES.slice(0, 14).join('\n') + '\n'); });
+    await new Promise<void>((r) => server.listen(sockPath, r));
+    const out = path.join(dir, 'out.ndjson');
+    const yaml = JSON.stringify({
+      api: false, data_dir: path.join(dir, 'data'),
+      sources: { audit: { type: 'auditd', socket: sockPath } },
+      destinations: { out: { type: 'file', path: out, format: 'json' } },
+      log: [{ from: 'audit', to: 'out' }],
+    });
+    const p = await Pipeline.start(loadConfigText(yaml, path.join(dir, 't.yaml')), { baseDir: dir });
+    running.push(p);
+    await waitFor(() => readLines(out).length >= 3, 'three events from the socket');
+    const ids = readLines(out).map((l) => JSON.parse(l).fields.audit.id).sort();
+    assert.deepEqual(ids, ['1700000000.123:100', '1700000000.200:101', '1700000001.000:102']);
+    await p.stop();
+    running.splice(running.indexOf(p), 1);
+    for (const c of clients) c.destroy();
+    await new Promise((r) => server.close(r));
   });
 });
