@@ -41,6 +41,8 @@ export interface AssemblerLimits {
   maxBytes: number;
   /** Recently emitted events remembered to tell late records (orphans) and duplicates. */
   remember: number;
+  /** Events waiting for their EOE at most. */
+  maxOpen: number;
 }
 
 export class AuditAssembler<T> {
@@ -70,6 +72,12 @@ export class AuditAssembler<T> {
         return;
       }
       this.open.set(rec.key, { records: [rec], tags: [tag], bytes: rec.raw.length, lastAt: now, lines: new Set([rec.raw]) });
+      if (this.open.size > this.limits.maxOpen) {
+        // Too many events waiting for their EOE: the oldest goes out as it is.
+        const [oldKey, old] = this.open.entries().next().value!;
+        this.open.delete(oldKey);
+        this.finish(oldKey, old.records, old.tags, 'size', old.lines);
+      }
       return;
     }
     if (open.lines.has(rec.raw)) { this.duplicates++; this.emitDuplicate(tag); return; }

@@ -39,7 +39,7 @@ export class AuditdSource implements Source {
     this.stats = new SourceStats(ctx.metrics, ctx.name);
     this.source = { name: ctx.name, transport: cfg.socket ? 'unix' : 'file', address: null, port: null, tlsPeer: null };
     this.assembler = new AuditAssembler(
-      { timeoutMs: cfg.event_timeout, maxRecords: cfg.max_records, maxBytes: cfg.max_event_bytes, remember: 4096 },
+      { timeoutMs: cfg.event_timeout, maxRecords: cfg.max_records, maxBytes: cfg.max_event_bytes, remember: 4096, maxOpen: 10_000 },
       (e) => this.emit(e),
     );
   }

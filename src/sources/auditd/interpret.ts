@@ -64,6 +64,8 @@ function proctitle(r: AuditRecord): string[] {
   return text.split('\0').filter((s, i, a) => s.length > 0 || i < a.length - 1);
 }
 
+const MAX_MISSING_ARGS = 1024;
+
 /** EXECVE arguments from aN, or aN_len + aN[i] pieces, across continued EXECVE records. */
 function execveArgs(recs: AuditRecord[]): { argc: number; args: string[]; missing: number } {
   let argc = 0;
@@ -85,7 +87,9 @@ function execveArgs(recs: AuditRecord[]): { argc: number; args: string[]; missin
       } else whole.set(n, bytes);
     }
   }
-  const count = Math.max(argc, Math.max(-1, ...whole.keys(), ...pieces.keys()) + 1);
+  // Bounded: argument numbers come from the log, a forged a99999999= must not make 10^8 slots.
+  const present = whole.size + pieces.size;
+  const count = Math.min(Math.max(argc, Math.max(-1, ...whole.keys(), ...pieces.keys()) + 1), present + MAX_MISSING_ARGS);
   const args: string[] = [];
   let missing = 0;
   for (let n = 0; n < count; n++) {

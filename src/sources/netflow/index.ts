@@ -63,7 +63,14 @@ export class NetflowSource implements Source {
     }
     this.stats.bytes.inc(msg.length);
     const now = Date.now();
-    const flows = this.decoder.decode(msg, peer + ':' + rinfo.port, now);
+    let flows;
+    try {
+      flows = this.decoder.decode(msg, peer + ':' + rinfo.port, now);
+    } catch (e) {
+      // Whatever a datagram holds, it must not stop the daemon.
+      this.stats.error('decoding', 'malformed', `datagram from ${peer} could not be decoded: ${(e as Error).message}`);
+      return;
+    }
     if (flows.length === 0) return;
     const source = this.sourceFor(peer, rinfo.port);
     const events: LogEvent[] = new Array(flows.length);
