@@ -25,7 +25,7 @@ import { SourceStats } from '../stats.js';
 import type { Source, SourceContext } from '../types.js';
 import { COMPRESSED_SUFFIXES, fileSourceSchema, type FileSourceConfig } from './config.js';
 import { expandGlob, globMatch } from './glob.js';
-import { identityKey, readAt, TailedFile, type FileIdentity } from './tailed-file.js';
+import { identityKey, readAt, readInto, TailedFile, type FileIdentity } from './tailed-file.js';
 
 export { fileSourceSchema, type FileSourceConfig } from './config.js';
 
@@ -300,17 +300,22 @@ export class FileSource implements Source {
     let budget = TURN_BYTES;
     while (f.readPos < st.size && budget > 0 && !this.blocked) {
       const n = Math.min(CHUNK_BYTES, st.size - f.readPos);
-      let chunk: Buffer;
+      // The unfinished line of the last read goes first, so lines are never copied twice.
+      const prefix = f.partial;
+      const pl = prefix === null ? 0 : prefix.length;
+      const buf = Buffer.allocUnsafe(pl + n);
+      if (prefix !== null) prefix.copy(buf, 0);
+      let got: number;
       try {
-        chunk = readAt(f.fd, f.readPos, n);
+        got = readInto(f.fd, buf, pl, n, f.readPos);
       } catch (e) {
         this.stats.error('reading', 'read_failed', `cannot read ${f.path}: ${(e as Error).message}`, { file: f.path });
         return false;
       }
-      if (chunk.length === 0) break;
-      this.stats.bytes.inc(chunk.length);
-      budget -= chunk.length;
-      this.consume(f, chunk, now);
+      if (got === 0) break;
+      this.stats.bytes.inc(got);
+      budget -= got;
+      this.consume(f, buf.subarray(0, pl + got), got, now);
     }
     return f.readPos < st.size && !this.blocked;
   }
@@ -323,16 +328,11 @@ export class FileSource implements Source {
   }
 
   /** Splits a chunk read at f.readPos into lines and hands the complete ones to the router. */
-  private consume(f: TailedFile, chunk: Buffer, now: number, final = false): void {
-    const prevPartial = f.partial;
+  /** `buf` is the kept partial line followed by `readBytes` new bytes read at f.readPos. */
+  private consume(f: TailedFile, buf: Buffer, readBytes: number, now: number, final = false): void {
     // Bytes of this buffer start at file position `base`.
-    let buf = chunk;
-    let base = f.readPos;
-    if (prevPartial !== null) {
-      buf = Buffer.concat([prevPartial, chunk]);
-      base -= prevPartial.length;
-    }
-    f.readPos += chunk.length;
+    const base = f.readPos - (buf.length - readBytes);
+    f.readPos += readBytes;
     f.partial = null;
     const events: LogEvent[] = [];
     const max = this.cfg.max_line_bytes;
@@ -494,7 +494,7 @@ export class FileSource implements Source {
   private closeIfDone(f: TailedFile, now: number): void {
     if (!f.detached || now - f.lastGrowth < this.cfg.rotate_wait || f.readPos < f.lastSize) return;
     // The writer is done with it: a last line without a newline is a line too.
-    if (f.partial !== null) this.consume(f, Buffer.alloc(0), now, true);
+    if (f.partial !== null) this.consume(f, f.partial, 0, now, true);
     const p = this.pending.get(f);
     if (p) { this.pending.delete(f); this.dispatch(f, [this.multilineEvent(f, p, this.sourceFor(f.path), now)]); }
     if (f.commit.unsettled > 0) return;

@@ -95,3 +95,14 @@ export function readAt(fd: number, pos: number, n: number): Buffer {
   }
   return got === n ? b : b.subarray(0, got);
 }
+
+/** Reads up to `n` bytes at file position `pos` into `b` at `off`; the count read. */
+export function readInto(fd: number, b: Buffer, off: number, n: number, pos: number): number {
+  let got = 0;
+  while (got < n) {
+    const r = fs.readSync(fd, b, off + got, n - got, pos + got);
+    if (r === 0) break;
+    got += r;
+  }
+  return got;
+}
