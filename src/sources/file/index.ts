@@ -542,7 +542,8 @@ export class FileSource implements Source {
     await this.checkpoint.flush();
     // Acks settling while destinations drain write the checkpoint synchronously (scheduleSave).
     this.saveNow();
-    // Descriptors stay open until the process ends: a late ack only needs the positions.
+    // A late ack only needs the positions, not the descriptors (a reload must not leak them).
+    for (const f of this.files.values()) f.close();
   }
 }
 
