@@ -53,6 +53,7 @@ export function repsFor(o: Pick<BenchOptions, 'reps' | 'exactReps'>, s: Scenario
 // Arguments of the micro benches in --quick mode (keyed by file name; others run with their defaults).
 const MICRO_QUICK_ARGS: Record<string, string[]> = {
   'binary-codec': ['1'],
+  collectors: ['500000', '1'],
   'disk-buffer': ['200000'],
   encoders: ['0.3'],
 };

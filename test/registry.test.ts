@@ -15,6 +15,11 @@ const SOURCE_EXAMPLES: Record<string, string> = {
   syslog: '{ type: syslog, listen: ["udp://127.0.0.1:0", "tcp://127.0.0.1:0"] }',
   relp: '{ type: relp, listen: ["relp://127.0.0.1:0"] }',
   http: '{ type: http, listen: ["http://127.0.0.1:0"] }',
+  file: '{ type: file, include: ["/var/log/app.log"] }',
+  netflow: '{ type: netflow, listen: ["udp://127.0.0.1:0"] }',
+  auditd: '{ type: auditd }',
+  journald: '{ type: journald }',
+  s3: '{ type: s3, bucket: trail, prefix: "AWSLogs/" }',
 };
 const DESTINATION_EXAMPLES: Record<string, string> = {
   file: '{ type: file, path: "/tmp/x.log" }',

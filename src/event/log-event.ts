@@ -7,7 +7,7 @@
 import { parseStructuredData, type StructuredData } from '../codec/structured-data.js';
 import { rfc3164TimestampToIso } from '../codec/timestamp.js';
 
-export type Transport = 'udp' | 'tcp' | 'tls' | 'unix' | 'relp' | 'http' | 'https' | 'stdin' | 'internal' | 'nats' | 'amqp' | 'file';
+export type Transport = 'udp' | 'tcp' | 'tls' | 'unix' | 'relp' | 'http' | 'https' | 'stdin' | 'internal' | 'nats' | 'amqp' | 'file' | 'journald' | 's3';
 
 /** Where an event came from; shared by all events of one connection or datagram source. */
 export interface EventSource {

@@ -85,7 +85,7 @@ export class Pipeline {
 
   private async startSource(name: string, config: SluiceConfig): Promise<void> {
     const { kind, config: sc } = config.sources.get(name)!;
-    const source = kind.build(sc, { name, router: this.router, metrics: this.metrics, baseDir: this.baseDir });
+    const source = kind.build(sc, { name, router: this.router, metrics: this.metrics, baseDir: this.baseDir, dataDir: this.dataDir });
     this.sources.set(name, source);
     await source.start();
     log('info', `source ${name}`, 'listening', { on: source.addresses().join(' ') });

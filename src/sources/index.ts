@@ -2,7 +2,12 @@
 
 import type { z } from 'zod';
 import type { ListenAddress } from '../config/units.js';
+import { auditdSourceKind } from './auditd/index.js';
+import { fileSourceKind } from './file/index.js';
 import { httpSourceKind } from './http/index.js';
+import { journaldSourceKind } from './journald/index.js';
+import { netflowSourceKind } from './netflow/index.js';
+import { s3SourceKind } from './s3/index.js';
 import { relpSourceKind } from './relp/index.js';
 import { syslogSourceSchema, type SyslogSourceConfig } from './syslog/config.js';
 import { SyslogSource } from './syslog/index.js';
@@ -27,6 +32,11 @@ export const SOURCES: SourceKind[] = [
   },
   relpSourceKind,
   httpSourceKind,
+  fileSourceKind,
+  netflowSourceKind,
+  auditdSourceKind,
+  journaldSourceKind,
+  s3SourceKind,
 ];
 
 export function sourceKind(type: string): SourceKind | undefined {

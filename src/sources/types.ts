@@ -9,6 +9,8 @@ export interface SourceContext {
   metrics: Metrics;
   /** Directory that relative file names in the config are resolved against. */
   baseDir: string;
+  /** The config's data_dir, resolved: where sources keep checkpoints (default <baseDir>/data). */
+  dataDir?: string;
 }
 
 export interface Source {

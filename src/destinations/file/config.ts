@@ -14,7 +14,8 @@ const mode = (def: number) =>
 export const fileDestinationSchema = z.object({
   type: z.literal('file'),
   path: templateString().describe('file path template, e.g. "data/${HOST}/${YEAR}-${MONTH}-${DAY}.log"; macro values cannot leave the directory'),
-  template: templateString().default(DEFAULT_LINE_TEMPLATE).describe('line template; the default is "${ISODATE} ${HOST} ${PROGRAM}[${PID}]: ${MSG}\\n" (no "[]" without a PID)'),
+  format: z.enum(['template', 'json']).default('template').describe('template: the line template; json: the JSON event of DESIGN.md, one per line'),
+  template: templateString().default(DEFAULT_LINE_TEMPLATE).describe('line template when format is template; the default is "${ISODATE} ${HOST} ${PROGRAM}[${PID}]: ${MSG}\\n" (no "[]" without a PID)'),
   fsync: z.boolean().default(false).describe('fsync after every batch (slower; survives power loss)'),
   create_dirs: z.boolean().default(true).describe('create missing directories'),
   dir_mode: mode(0o750).describe('mode of directories it creates (octal string, e.g. "0750")'),

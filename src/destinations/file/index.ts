@@ -16,6 +16,7 @@ export class FileDestination implements Destination {
   readonly maxBatch: number;
   private readonly pathTemplate: Template;
   private readonly line: Template;
+  private readonly json: boolean;
   private readonly handles: FileHandles;
   private readonly baseDir: string;
   private readonly writers: ByteWriter[] = [];
@@ -31,6 +32,7 @@ export class FileDestination implements Destination {
     this.maxBatch = cfg.batch_events;
     this.pathTemplate = Template.compile(cfg.path);
     this.line = Template.compile(cfg.template);
+    this.json = cfg.format === 'json';
     this.baseDir = ctx.baseDir;
     this.handles = new FileHandles(cfg.max_open_files, cfg.idle_close, cfg.create_dirs, cfg.dir_mode, cfg.file_mode);
   }
@@ -71,7 +73,7 @@ export class FileDestination implements Destination {
     const groups = new Map<string, { writer: ByteWriter; events: LogEvent[] }>();
     if (this.pathTemplate.constant) {
       const w = this.writer();
-      for (let i = 0; i < events.length; i++) this.line.renderInto(events[i]!, w);
+      for (let i = 0; i < events.length; i++) this.renderLine(events[i]!, w);
       groups.set(path.resolve(this.baseDir, this.pathTemplate.source), { writer: w, events });
       return groups;
     }
@@ -91,10 +93,14 @@ export class FileDestination implements Destination {
         lastKey.reset();
         lastKey.range(key.buf, 0, key.pos);
       }
-      this.line.renderInto(ev, g.writer);
+      this.renderLine(ev, g.writer);
       g.events.push(ev);
     }
     return groups;
+  }
+
+  private renderLine(ev: LogEvent, w: ByteWriter): void {
+    if (this.json) { w.text(JSON.stringify(ev.toJSON())); w.byte(0x0a); } else this.line.renderInto(ev, w);
   }
 
   private fileFor(rel: string): string {

@@ -21,7 +21,14 @@ export const httpSourceSchema = z.object({
   ack_timeout: duration().default(30_000)
     .describe('longest a request waits for its events to be queued (and for back-pressure to ease) before the answer is 503'),
   retry_after: duration().default(5_000).describe('Retry-After sent with 503 answers'),
+  mode: z.enum(['loggly', 'github']).default('loggly')
+    .describe('loggly: the routes above; github: GitHub webhooks on any path, X-Hub-Signature-256 checked with secret, replays (X-GitHub-Delivery) dropped'),
+  secret: z.string().min(1).optional().describe('mode github: the webhook secret (use ${env.NAME}); requests without a valid signature get 401'),
+  max_deliveries: z.number().int().positive().default(100_000).describe('mode github: delivery ids remembered to drop replays'),
 }).strict().superRefine((cfg, ctx) => {
+  if (cfg.mode === 'github' && !cfg.secret) {
+    ctx.addIssue({ code: 'custom', path: ['secret'], message: 'mode github needs the webhook secret: secret: "${env.GITHUB_WEBHOOK_SECRET}"' });
+  }
   if (cfg.listen.some((a) => a.scheme === 'https') && !cfg.tls) {
     ctx.addIssue({ code: 'custom', path: ['listen'], message: 'an https:// listener needs tls: { cert, key }' });
   }

@@ -37,6 +37,7 @@ import { SourceStats } from '../stats.js';
 import type { Source, SourceContext } from '../types.js';
 import { httpSourceSchema, type HttpSourceConfig } from './config.js';
 import { decodeBody, splitTags, type BodyShape } from './decode.js';
+import { checkSignature, DeliveryLog, githubEvent } from './github.js';
 
 export { httpSourceSchema, type HttpSourceConfig } from './config.js';
 
@@ -98,6 +99,7 @@ export class HttpSource implements Source {
   private readonly stopped: Promise<void>;
   private active = 0;
   private idle: (() => void)[] = [];
+  private readonly deliveries: DeliveryLog;
 
   constructor(private readonly cfg: HttpSourceConfig, private readonly ctx: SourceContext) {
     this.stats = new SourceStats(ctx.metrics, ctx.name);
@@ -105,6 +107,7 @@ export class HttpSource implements Source {
     this.tokens = cfg.tokens.map(digest);
     this.identity = cfg.tls ? new ClientIdentityPolicy(cfg.tls) : null;
     this.stopped = new Promise((resolve) => { this.stopSignal = resolve; });
+    this.deliveries = new DeliveryLog(cfg.max_deliveries);
   }
 
   async start(): Promise<void> {
@@ -189,6 +192,10 @@ export class HttpSource implements Source {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse, scheme: 'http' | 'https'): Promise<void> {
     const pathname = (req.url ?? '/').split('?')[0]!;
+    if (this.cfg.mode === 'github') {
+      await this.github(req, res, scheme);
+      return;
+    }
     const route = matchRoute(pathname);
     const peer = normalizeAddress(req.socket.remoteAddress ?? '');
     if (route === null || route === 'bad_encoding') {
@@ -256,6 +263,55 @@ export class HttpSource implements Source {
       return;
     }
     this.reply(req, res, await this.queue(events));
+  }
+
+  /** mode github: a webhook delivery, signed with the shared secret. */
+  private async github(req: http.IncomingMessage, res: http.ServerResponse, scheme: 'http' | 'https'): Promise<void> {
+    const peer = normalizeAddress(req.socket.remoteAddress ?? '');
+    if (req.method !== 'POST') {
+      this.reply(req, res, { status: 405, body: { response: 'error', error: `method ${req.method} not allowed: use POST` }, headers: { allow: 'POST' } }, true);
+      return;
+    }
+    const body = await readBody(req, this.cfg.max_body_bytes);
+    if (body === 'too_large') { this.tooLarge(req, res, `body exceeds max_body_bytes ${this.cfg.max_body_bytes}`); return; }
+    if (body === 'aborted') return;
+    const sig = checkSignature(this.cfg.secret!, body, req.headers['x-hub-signature-256']);
+    if (sig !== 'ok') {
+      this.stats.refused(sig === 'missing' ? 'no_signature' : 'bad_signature', sig === 'missing' ? 'webhook without X-Hub-Signature-256' : 'webhook signature does not match the secret', { peer });
+      this.reply(req, res, { status: 401, body: { response: 'error', error: sig === 'missing' ? 'X-Hub-Signature-256 is required' : 'signature does not match' } });
+      return;
+    }
+    const delivery = req.headers['x-github-delivery'];
+    const id = typeof delivery === 'string' && delivery.length > 0 ? delivery : null;
+    if (id !== null && this.deliveries.has(id)) {
+      this.stats.dropped('replay', 1);
+      this.stats.log.report('info', 'replay', 'webhook delivery already taken; dropped', { delivery: id, peer });
+      this.reply(req, res, { status: 200, body: { response: 'duplicate', events: 0 } });
+      return;
+    }
+    let payload: unknown;
+    try {
+      const ct = String(req.headers['content-type'] ?? '');
+      const text = body.toString('utf8');
+      payload = JSON.parse(ct.includes('x-www-form-urlencoded') ? new URLSearchParams(text).get('payload') ?? '' : text);
+    } catch (e) {
+      this.stats.error('parsing', 'bad_request', `webhook body is not JSON: ${(e as Error).message}`, { peer });
+      this.reply(req, res, { status: 400, body: { response: 'error', error: 'body is not JSON' } });
+      return;
+    }
+    if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
+      this.reply(req, res, { status: 400, body: { response: 'error', error: 'body is not a JSON object' } });
+      return;
+    }
+    const now = Date.now();
+    const tlsPeer = scheme === 'https' ? peerIdentity(req.socket as tls.TLSSocket) : null;
+    const source: EventSource = { name: this.ctx.name, transport: scheme, address: peer, port: req.socket.remotePort ?? null, tlsPeer };
+    this.stats.received.inc();
+    this.stats.bytes.inc(body.length);
+    const answer = await this.queue([githubEvent(req, payload as Record<string, unknown>, source, now)]);
+    // Only a delivery that was queued counts as seen: GitHub redelivers one that got 503.
+    if (answer.status === 200 && id !== null) this.deliveries.add(id);
+    this.reply(req, res, answer);
   }
 
   /** null when the request may go on, else the 401/403 answer. */
