@@ -3,7 +3,9 @@
 import type { z } from 'zod';
 import { fileDestinationSchema, type FileDestinationConfig } from './file/config.js';
 import { FileDestination } from './file/index.js';
+import { amqpDestinationKind } from './amqp/index.js';
 import { httpDestinationKind } from './http/index.js';
+import { natsDestinationKind } from './nats/index.js';
 import type { BufferConfig, RetryConfig } from './outer.js';
 import { relpDestinationKind } from './relp/index.js';
 import { StdoutDestination, stdoutDestinationSchema, type StdoutDestinationConfig } from './stdout.js';
@@ -46,6 +48,8 @@ export const DESTINATIONS: DestinationKind[] = [
   relpDestinationKind,
   httpDestinationKind,
   syslogDestinationKind,
+  natsDestinationKind,
+  amqpDestinationKind,
 ];
 
 export function destinationKind(type: string): DestinationKind | undefined {

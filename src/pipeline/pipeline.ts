@@ -60,7 +60,7 @@ export class Pipeline {
         r.start();
       }
       for (const [name, { kind, config: sc }] of config.sources) {
-        const source = kind.build(sc, { name, router, metrics, baseDir });
+        const source = kind.build(sc, { name, router, metrics, baseDir, dataDir });
         pipeline.sources.set(name, source);
         await source.start();
         log('info', `source ${name}`, 'listening', { on: source.addresses().join(' ') });

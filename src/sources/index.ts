@@ -2,7 +2,9 @@
 
 import type { z } from 'zod';
 import type { ListenAddress } from '../config/units.js';
+import { amqpSourceKind } from './amqp/index.js';
 import { httpSourceKind } from './http/index.js';
+import { natsSourceKind } from './nats/index.js';
 import { relpSourceKind } from './relp/index.js';
 import { syslogSourceSchema, type SyslogSourceConfig } from './syslog/config.js';
 import { SyslogSource } from './syslog/index.js';
@@ -27,6 +29,8 @@ export const SOURCES: SourceKind[] = [
   },
   relpSourceKind,
   httpSourceKind,
+  natsSourceKind,
+  amqpSourceKind,
 ];
 
 export function sourceKind(type: string): SourceKind | undefined {

@@ -9,6 +9,8 @@ export interface SourceContext {
   metrics: Metrics;
   /** Directory that relative file names in the config are resolved against. */
   baseDir: string;
+  /** The config's data_dir (state such as a broker source's dead letters). */
+  dataDir?: string;
 }
 
 export interface Source {
