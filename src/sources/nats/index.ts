@@ -54,7 +54,7 @@ export class NatsSource implements Source {
       },
       poison: (m, reason) => {
         this.publishDeadLetter(m, reason);
-        m.term(reason.slice(0, 200));
+        m.term();
       },
       working: (m) => m.working(),
     }, deadLetters, cfg.batch, Math.max(1000, Math.floor(cfg.ack_wait / 3)));
