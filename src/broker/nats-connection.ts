@@ -40,10 +40,12 @@ export function jsErrorCode(e: unknown): number | null {
 /** A short error type for counters: what kind of failure a publish or API call met. */
 export function natsErrorType(e: unknown): string {
   const code = (e as { code?: string }).code;
-  const msg = (e as Error).message ?? '';
+  // The JetStream API's own description says more than the status code (a full stream is a 503 too).
+  const api = (e as { api_error?: { description?: string } }).api_error;
+  const msg = api?.description ?? (e as Error).message ?? '';
+  if (/maximum (bytes|messages|messages per subject) exceeded|resource limits exceeded|insufficient resources/i.test(msg)) return 'stream_full';
   if (code === '503' || /no responders/i.test(msg)) return 'no_responders';
   if (code === 'TIMEOUT' || /timeout/i.test(msg)) return 'timeout';
-  if (/maximum (bytes|messages|messages per subject) exceeded|resource limits exceeded|insufficient resources/i.test(msg)) return 'stream_full';
   if (code === 'CONNECTION_CLOSED' || code === 'CONNECTION_DRAINING' || /disconnect|closed/i.test(msg)) return 'disconnected';
   return 'publish_error';
 }

@@ -153,7 +153,7 @@ export class NatsDestination implements Destination {
           job.inFlight--;
           const type = natsErrorType(e);
           countError(this.ctx.metrics, this.ctx.name, 'publishing', type);
-          if (job.failure === null) job.failure = `JetStream publish to ${m.key} failed (${type}): ${describeError(e)}`;
+          if (job.failure === null) job.failure = `JetStream publish to ${m.key} failed (${type}): ${(e as { api_error?: { description?: string } }).api_error?.description ?? describeError(e)}`;
           this.progress(job);
         },
       );
