@@ -171,3 +171,15 @@ export function missingRanges(seen: Map<number, number>, total: number): string 
   }
   return ranges.join(', ');
 }
+
+/** run:seq counts (template "${SDATA} ${MSG}\n" of sluice send's RFC 5424 messages), for tests with several runs. */
+export function runSeqCounts(files: string[]): Map<string, number> {
+  const seen = new Map<string, number>();
+  for (const f of files) {
+    for (const line of readLines(f)) {
+      const m = /run="([^"]*)"\] seq=(\d+)/.exec(line);
+      if (m) { const k = `${m[1]}:${Number(m[2])}`; seen.set(k, (seen.get(k) ?? 0) + 1); }
+    }
+  }
+  return seen;
+}
