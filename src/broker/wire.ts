@@ -34,36 +34,67 @@ export interface OutMessage {
  * returned in `oversize` (it can never be published).
  */
 export function packMessages(events: LogEvent[], key: Template, escape: (v: string) => string, maxEvents: number, maxBytes: number): { messages: OutMessage[]; oversize: LogEvent[] } {
-  const groups = new Map<string, { lines: string[]; events: LogEvent[]; bytes: number }>();
+  const groups = new Map<string, { text: string; events: LogEvent[]; bytes: number }>();
   const messages: OutMessage[] = [];
   const oversize: LogEvent[] = [];
   const seen = new Map<string, number>();
   const constant = key.constant ? key.render(events[0]!) : null;
-  const flush = (k: string, g: { lines: string[]; events: LogEvent[]; bytes: number }): void => {
+  const flush = (k: string, g: { text: string; events: LogEvent[]; bytes: number }): void => {
     if (g.events.length === 0) return;
-    const payload = Buffer.from(g.lines.join('\n') + '\n', 'utf8');
+    const payload = Buffer.from(g.text, 'utf8');
     const id = messageId(k, payload, seen);
     const first = g.events[0]!;
     messages.push({ key: k, payload, events: g.events, id, host: first.hostOrPeer, severity: first.severity });
-    g.lines = [];
+    g.text = '';
     g.events = [];
     g.bytes = 0;
   };
   for (let i = 0; i < events.length; i++) {
     const ev = events[i]!;
     const k = constant ?? key.render(ev, escape);
-    const line = JSON.stringify(ev.toJSON());
+    const line = eventJsonLine(ev);
     const n = Buffer.byteLength(line) + 1;
     if (n > maxBytes) { oversize.push(ev); continue; }
     let g = groups.get(k);
-    if (g === undefined) groups.set(k, (g = { lines: [], events: [], bytes: 0 }));
+    if (g === undefined) groups.set(k, (g = { text: '', events: [], bytes: 0 }));
     if (g.events.length >= maxEvents || g.bytes + n > maxBytes) flush(k, g);
-    g.lines.push(line);
+    g.text += line + '\n';
     g.events.push(ev);
     g.bytes += n;
   }
   for (const [k, g] of groups) flush(k, g);
   return { messages, oversize };
+}
+
+const q = JSON.stringify;
+const str = (v: string | null): string => (v === null ? 'null' : q(v));
+const num = (v: number | null): string => (v === null ? 'null' : String(v));
+/** The JSON text of an event source, made once per source (events of a connection share it). */
+const sourceJson = new WeakMap<EventSource, string>();
+let lastReceived = -1;
+let lastReceivedText = '';
+
+/**
+ * One event as the JSON event contract (the same keys and values as LogEvent.toJSON), written
+ * without building the intermediate object: this is the broker destinations' hot path.
+ */
+export function eventJsonLine(ev: LogEvent): string {
+  const s = ev.source;
+  let src = sourceJson.get(s);
+  if (src === undefined) {
+    src = `{"name":${q(s.name)},"transport":${q(s.transport)},"address":${str(s.address)},"port":${num(s.port)},"tls_peer":${str(s.tlsPeer)}}`;
+    sourceJson.set(s, src);
+  }
+  if (ev.receivedAt !== lastReceived) {
+    lastReceived = ev.receivedAt;
+    lastReceivedText = new Date(ev.receivedAt).toISOString();
+  }
+  const sd = ev.structuredData;
+  const fields = ev.flags & (EventFlag.TRUNCATED | EventFlag.INVALID_UTF8) ? q(ev.toJSON().fields) : ev.fields === null ? '{}' : q(ev.fields);
+  return '{"timestamp":' + str(ev.timestamp) + ',"received_at":"' + lastReceivedText + '","facility":' + num(ev.facility) +
+    ',"severity":' + num(ev.severity) + ',"version":' + num(ev.versionNumber) + ',"hostname":' + str(ev.hostname) +
+    ',"appname":' + str(ev.appname) + ',"procid":' + str(ev.procid) + ',"msgid":' + str(ev.msgid) +
+    ',"structured_data":' + (sd === null ? 'null' : q(sd)) + ',"message":' + str(ev.message) + ',"source":' + src + ',"fields":' + fields + '}';
 }
 
 /**
