@@ -40,14 +40,14 @@ log:
   return p;
 }
 
-async function aggregator(dir: string, name: string, stream: string, consumer: string, file: string, extra = ''): Promise<Pipeline> {
+async function aggregator(dir: string, name: string, stream: string, consumer: string, file: string, extra = '', outExtra = ''): Promise<Pipeline> {
   const p = await startPipeline(`
 api: false
 data_dir: ${dir}/${name}
 sources:
   bus: { type: nats, url: ${NATS_URL}, stream: ${stream}, consumer: ${consumer} ${extra} }
 destinations:
-  out: { type: file, path: "${file}", template: "\${HOST} \${PROGRAM} \${SOURCEIP} \${MSG}\\n" }
+  out: { type: file, path: "${file}", template: "\${HOST} \${PROGRAM} \${SOURCEIP} \${MSG}\\n" ${outExtra} }
 log:
   - { from: bus, to: out }
 `, dir);
@@ -156,4 +156,35 @@ test('foreign publishers: syslog lines and other JSON are read; a poison message
   await nc2.close();
   assert.equal(readLines(dlq).length, 1);
   assert.ok(fs.existsSync(out));
+});
+
+test('working() keeps a message held by a slow destination from being redelivered; a deleted durable is recreated', { timeout: 60_000 }, async (t) => {
+  const skip = await brokerMissing('nats');
+  if (skip) { t.skip(skip); return; }
+  const dir = tempDir('nats-working');
+  const stream = uniqueName('WORKING');
+  streams.push(stream);
+  const subject = `w${stream.toLowerCase()}`;
+  const nc = await natsClient();
+  const jsm = await nc.jetstreamManager();
+  await jsm.streams.add({ name: stream, subjects: [`${subject}.>`] });
+  const js = nc.jetstream();
+  for (let i = 0; i < 5; i++) await js.publish(`${subject}.a`, Buffer.from(`<13>1 - h app - - - held seq=${i}`));
+  // The file's directory is missing: the destination retries, holding the events well past ack_wait.
+  const out = path.join(dir, 'later', 'out.log');
+  await aggregator(dir, 'agg', stream, 'agg', out, ', ack_wait: 2s', ', create_dirs: false');
+  await waitFor(async () => (await jsm.consumers.info(stream, 'agg').catch(() => null))?.num_ack_pending === 5, 'five messages delivered, unacked', 10_000, 100);
+  await new Promise((r) => setTimeout(r, 5000));
+  const held = await jsm.consumers.info(stream, 'agg');
+  assert.equal(held.num_redelivered, 0, 'nothing redelivered while working() was sent');
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  await waitFor(() => seqCounts([out]).size === 5, 'the held events written once the directory exists', 20_000, 100);
+  await waitFor(async () => (await jsm.consumers.info(stream, 'agg')).num_ack_pending === 0, 'all acked', 10_000, 100);
+
+  // The durable is deleted under the running source: it is created again and consumption goes on.
+  await jsm.consumers.delete(stream, 'agg');
+  await js.publish(`${subject}.a`, Buffer.from('<13>1 - h app - - - after recreate seq=5'));
+  await waitFor(() => seqCounts([out]).has(5), 'an event published after the durable was deleted', 30_000, 100);
+  assert.ok((await jsm.consumers.info(stream, 'agg')).config.durable_name === 'agg');
+  await nc.close();
 });
