@@ -19,6 +19,7 @@ export const amqpDestinationSchema = z.object({
   max_in_flight: z.number().int().min(1).max(100_000).default(1024).describe('messages awaiting their publisher confirm at most'),
   batch_events: z.number().int().positive().default(2000).describe('events taken from the buffer per send at most'),
   connect_timeout: duration().default(5_000),
+  confirm_timeout: duration().default(30_000).describe('a batch not fully confirmed within this (e.g. the broker blocked publishers on a memory alarm) is sent again on a new connection'),
   heartbeat: z.number().int().min(0).default(10).describe('AMQP heartbeat in seconds (a dead connection is noticed after about twice this)'),
   ...outerShape,
 }).strict();

@@ -50,6 +50,7 @@ export class AmqpDestination implements Destination {
   /** message id → index in the current job, for returns (they carry the message, not its tag). */
   private readonly byId = new Map<string, number>();
   private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly cfg: AmqpDestinationConfig, private readonly ctx: DestinationContext & { baseDir: string }) {
     this.maxBatch = cfg.batch_events;
@@ -119,10 +120,30 @@ export class AmqpDestination implements Destination {
     job.failure = null;
     job.next = 0;
     if (job.remaining === 0) { this.complete(job); return; }
+    this.armTimer(job);
     this.connect().then(() => this.pump(job), (e: unknown) => {
       this.ctx.metrics.errors.labels({ component: this.ctx.name, stage: 'connecting', error_type: 'unavailable' }).inc();
       this.fail(job, `RabbitMQ ${this.url}: ${describeError(e)}`);
     });
+  }
+
+  /** Confirms that never come (a blocked or wedged broker) must not hold the batch for ever. */
+  private armTimer(job: Job): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      if (this.job !== job || job.done === null) return;
+      this.ctx.metrics.errors.labels({ component: this.ctx.name, stage: 'publishing', error_type: 'confirm_timeout' }).inc();
+      const link = this.link;
+      job.failure ??= `no publisher confirm within ${this.cfg.confirm_timeout} ms`;
+      if (link) {
+        // Late confirms of this channel are ignored from now on; the batch goes again on a new one.
+        link.alive = false;
+        if (this.link === link) this.link = null;
+        void link.model.close().catch(() => {});
+      }
+      this.fail(job, job.failure);
+    }, this.cfg.confirm_timeout);
+    this.timer.unref();
   }
 
   private pump(job: Job): void {
@@ -194,6 +215,7 @@ export class AmqpDestination implements Destination {
     const done = job.done;
     if (done === null) return;
     job.done = null;
+    clearTimeout(this.timer);
     this.job = null;
     this.byId.clear();
     const rejected: LogEvent[] = [...job.oversize];
@@ -209,6 +231,7 @@ export class AmqpDestination implements Destination {
     const done = job.done;
     if (done === null) return;
     job.done = null;
+    clearTimeout(this.timer);
     // Confirms of a lost channel never come: what was in flight is published again.
     if (!this.link?.alive) job.inFlight = 0;
     this.problems.report('warn', 'retry', 'RabbitMQ publish failed; the batch is retried', { error: reason, unconfirmed: job.remaining });
@@ -217,6 +240,7 @@ export class AmqpDestination implements Destination {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.timer);
     if (this.job) this.job.done = null;
     await this.connecting?.catch(() => {});
     const link = this.link;
