@@ -15,6 +15,8 @@ const SOURCE_EXAMPLES: Record<string, string> = {
   syslog: '{ type: syslog, listen: ["udp://127.0.0.1:0", "tcp://127.0.0.1:0"] }',
   relp: '{ type: relp, listen: ["relp://127.0.0.1:0"] }',
   http: '{ type: http, listen: ["http://127.0.0.1:0"] }',
+  nats: '{ type: nats, consumer: aggregators }',
+  amqp: '{ type: amqp, queue: aggregators }',
 };
 const DESTINATION_EXAMPLES: Record<string, string> = {
   file: '{ type: file, path: "/tmp/x.log" }',
@@ -22,6 +24,8 @@ const DESTINATION_EXAMPLES: Record<string, string> = {
   syslog: '{ type: syslog, url: "tcp://127.0.0.1:6514" }',
   http: '{ type: http, url: "https://logs.example.net/bulk/t/tag/x/" }',
   relp: '{ type: relp, url: "relp://127.0.0.1:2514" }',
+  nats: '{ type: nats }',
+  amqp: '{ type: amqp }',
 };
 
 /** The keys of an object schema, through optional/default wrappers. */

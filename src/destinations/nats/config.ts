@@ -16,7 +16,7 @@ export const natsStreamDefaultsSchema = z.object({
 
 export const natsDestinationSchema = z.object({
   type: z.literal('nats'),
-  url: natsUrlSchema.default('nats://127.0.0.1:4222'),
+  url: natsUrlSchema.default('nats://127.0.0.1:4222').describe('nats://HOST:PORT, or a list of the cluster\'s servers (default nats://127.0.0.1:4222)'),
   stream: z.string().regex(/^[^.*> \t]+$/, 'a stream name has no dots, wildcards or spaces').default('LOGS').describe('JetStream stream, created when missing (see create_stream)'),
   subject: z.string().min(1).default('logs.${HOST}.${LEVEL}').describe('subject template; macro values have dots, *, > and spaces replaced by _'),
   create_stream: natsStreamDefaultsSchema.prefault({}).describe('settings of the stream when sluice creates it (discard is always new: a full stream is an error, never a silent drop)'),
@@ -25,7 +25,7 @@ export const natsDestinationSchema = z.object({
   max_in_flight: z.number().int().min(1).max(100_000).default(256).describe('publishes awaiting their PubAck at most'),
   batch_events: z.number().int().positive().default(2000).describe('events taken from the buffer per send at most'),
   ack_timeout: duration().default(10_000).describe('a publish not acknowledged within this is retried (same message id: the server drops copies)'),
-  connect_timeout: duration().default(5_000),
+  connect_timeout: duration().default(5_000).describe('give up connecting (and a JetStream API call) after this long'),
   ...outerShape,
 }).strict();
 

@@ -6,7 +6,7 @@ import { natsUrlSchema } from '../../broker/nats-connection.js';
 
 export const natsSourceSchema = z.object({
   type: z.literal('nats'),
-  url: natsUrlSchema.default('nats://127.0.0.1:4222'),
+  url: natsUrlSchema.default('nats://127.0.0.1:4222').describe('nats://HOST:PORT, or a list of the cluster\'s servers (default nats://127.0.0.1:4222)'),
   stream: z.string().min(1).default('LOGS').describe('JetStream stream to read'),
   consumer: z.string().regex(/^[^.*> \t]+$/, 'a durable name has no dots, wildcards or spaces')
     .describe('durable pull consumer: instances naming the same one share its messages (round robin); different names each get every message (fan-out)'),
@@ -21,7 +21,7 @@ export const natsSourceSchema = z.object({
   dead_letter: z.string().optional().describe('file for messages that cannot be read or failed max_deliver times (default: <data_dir>/dead-letter/<source>.ndjson)'),
   dead_letter_subject: z.string().optional().describe('also publish dead letters to this subject'),
   max_event_bytes: size().default(1024 * 1024).describe('largest event (one line of a message)'),
-  connect_timeout: duration().default(5_000),
+  connect_timeout: duration().default(5_000).describe('give up connecting (and a JetStream API call) after this long'),
 }).strict();
 
 export type NatsSourceConfig = z.infer<typeof natsSourceSchema>;
