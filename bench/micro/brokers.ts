@@ -3,7 +3,7 @@
 // syslog-ng TCP → amqp() → RabbitMQ in the same run; plus the publishing side alone for RabbitMQ
 // (sluice with confirms vs syslog-ng's amqp() without them), measured at the queue.
 //
-// Run: node dist/bench/micro/brokers.js [events=200000]
+// Run: node dist/bench/micro/brokers.js [events=150000]
 // Needs nats-server (/usr/sbin/nats-server), RabbitMQ on 127.0.0.1:5672 (guest, rabbitmqctl for a
 // vhost of its own), loggen (the load, as in the peer benchmarks) and, for the syslog-ng rows,
 // syslog-ng with syslog-ng-mod-amqp. Everything runs on loopback; every child is stopped by PID.
@@ -18,7 +18,7 @@ import amqp from 'amqplib';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const SLUICE = path.join(ROOT, 'bin', 'sluice.js');
-const N = Number(process.argv[2] ?? 200_000);
+const N = Number(process.argv[2] ?? 150_000);
 const BOUND_MS = 180_000;
 const children: ChildProcess[] = [];
 const say = (m: string): void => { process.stderr.write(`[brokers ${new Date().toTimeString().slice(0, 8)}] ${m}\n`); };
