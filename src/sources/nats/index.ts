@@ -136,6 +136,8 @@ export class NatsSource implements Source {
   private publishDeadLetter(m: JsMsg, reason: string): void {
     const subject = this.cfg.dead_letter_subject;
     if (!subject || this.js === null) return;
+    // A dead letter read back (the subject is in a stream this consumer reads) is not sent round again.
+    if (m.headers?.has('Sluice-Reason')) return;
     const h = headers();
     h.set('Sluice-Reason', reason.slice(0, 500));
     h.set('Sluice-Original-Subject', m.subject);
