@@ -183,3 +183,51 @@ export function runSeqCounts(files: string[]): Map<string, number> {
   }
   return seen;
 }
+
+// ---- a private RabbitMQ node on free ports (for tests that kill the broker) ---------------
+
+export const RABBITMQ_SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server';
+
+export class RabbitNode {
+  private launcher: ChildProcess | null = null;
+  private static seq = 0;
+  readonly name = `sluicetest${process.pid}x${RabbitNode.seq++}@localhost`;
+  constructor(readonly dir: string, readonly port: number, readonly distPort: number) {}
+
+  get url(): string { return `amqp://guest:guest@127.0.0.1:${this.port}`; }
+
+  async start(): Promise<void> {
+    fs.mkdirSync(path.join(this.dir, 'mnesia'), { recursive: true });
+    fs.mkdirSync(path.join(this.dir, 'log'), { recursive: true });
+    fs.writeFileSync(path.join(this.dir, 'enabled_plugins'), '[].\n');
+    fs.writeFileSync(path.join(this.dir, 'rabbitmq.conf'), `listeners.tcp.local = 127.0.0.1:${this.port}\nloopback_users = none\n`);
+    // The server may drop to the rabbitmq user: it must be able to write here.
+    fs.chmodSync(this.dir, 0o777);
+    for (const f of ['mnesia', 'log']) fs.chmodSync(path.join(this.dir, f), 0o777);
+    const env = {
+      ...process.env,
+      RABBITMQ_NODENAME: this.name, RABBITMQ_NODE_PORT: String(this.port), RABBITMQ_DIST_PORT: String(this.distPort),
+      RABBITMQ_CONFIG_FILE: path.join(this.dir, 'rabbitmq.conf'), RABBITMQ_MNESIA_BASE: path.join(this.dir, 'mnesia'),
+      RABBITMQ_LOG_BASE: path.join(this.dir, 'log'), RABBITMQ_ENABLED_PLUGINS_FILE: path.join(this.dir, 'enabled_plugins'),
+      RABBITMQ_PID_FILE: path.join(this.dir, 'pid'),
+    };
+    this.launcher = spawn(RABBITMQ_SERVER, [], { env, stdio: 'ignore' });
+    await waitFor(() => reachable(this.port), `RabbitMQ node ${this.name} on ${this.port}`, 90_000, 250);
+  }
+
+  /** kill -9 of the Erlang VM (the broker crashing), then of the launcher script. */
+  async kill(): Promise<void> {
+    const pidFile = path.join(this.dir, 'pid');
+    const beam = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, 'utf8').trim()) : NaN;
+    if (Number.isInteger(beam) && beam > 0) { try { process.kill(beam, 'SIGKILL'); } catch { /* gone */ } }
+    const l = this.launcher;
+    if (l && l.exitCode === null && l.signalCode === null) {
+      const gone = new Promise((r) => l.once('exit', r));
+      l.kill('SIGKILL');
+      await gone;
+    }
+    this.launcher = null;
+    await waitFor(async () => !(await reachable(this.port)), 'the RabbitMQ node gone', 15_000, 100);
+    fs.rmSync(pidFile, { force: true });
+  }
+}
