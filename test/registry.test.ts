@@ -20,6 +20,8 @@ const SOURCE_EXAMPLES: Record<string, string> = {
   auditd: '{ type: auditd }',
   journald: '{ type: journald }',
   s3: '{ type: s3, bucket: trail, prefix: "AWSLogs/" }',
+  nats: '{ type: nats, consumer: aggregators }',
+  amqp: '{ type: amqp, queue: aggregators }',
 };
 const DESTINATION_EXAMPLES: Record<string, string> = {
   file: '{ type: file, path: "/tmp/x.log" }',
@@ -28,6 +30,8 @@ const DESTINATION_EXAMPLES: Record<string, string> = {
   http: '{ type: http, url: "https://logs.example.net/bulk/t/tag/x/" }',
   relp: '{ type: relp, url: "relp://127.0.0.1:2514" }',
   store: '{ type: store }',
+  nats: '{ type: nats }',
+  amqp: '{ type: amqp }',
 };
 
 /** The keys of an object schema, through optional/default wrappers. */

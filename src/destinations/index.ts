@@ -3,7 +3,9 @@
 import type { z } from 'zod';
 import { fileDestinationSchema, type FileDestinationConfig } from './file/config.js';
 import { FileDestination } from './file/index.js';
+import { amqpDestinationKind } from './amqp/index.js';
 import { httpDestinationKind } from './http/index.js';
+import { natsDestinationKind } from './nats/index.js';
 import type { BufferConfig, RetryConfig } from './outer.js';
 import { relpDestinationKind } from './relp/index.js';
 import { storeDestinationKind } from './store/index.js';
@@ -48,6 +50,8 @@ export const DESTINATIONS: DestinationKind[] = [
   httpDestinationKind,
   syslogDestinationKind,
   storeDestinationKind,
+  natsDestinationKind,
+  amqpDestinationKind,
 ];
 
 export function destinationKind(type: string): DestinationKind | undefined {

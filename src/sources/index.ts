@@ -2,10 +2,12 @@
 
 import type { z } from 'zod';
 import type { ListenAddress } from '../config/units.js';
+import { amqpSourceKind } from './amqp/index.js';
 import { auditdSourceKind } from './auditd/index.js';
 import { fileSourceKind } from './file/index.js';
 import { httpSourceKind } from './http/index.js';
 import { journaldSourceKind } from './journald/index.js';
+import { natsSourceKind } from './nats/index.js';
 import { netflowSourceKind } from './netflow/index.js';
 import { s3SourceKind } from './s3/index.js';
 import { relpSourceKind } from './relp/index.js';
@@ -37,6 +39,8 @@ export const SOURCES: SourceKind[] = [
   auditdSourceKind,
   journaldSourceKind,
   s3SourceKind,
+  natsSourceKind,
+  amqpSourceKind,
 ];
 
 export function sourceKind(type: string): SourceKind | undefined {
