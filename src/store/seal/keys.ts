@@ -8,7 +8,7 @@
 // the new one, then renames: a crash in between leaves either the old key in use or a
 // "next" file the next start either adopts (the chain names it) or discards (it does not).
 
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SluiceError } from '../../errors.js';
@@ -31,10 +31,16 @@ export function sealKeyDir(keyDir: string): string {
   return path.join(keyDir, 'seal');
 }
 
+// DER framing of ed25519 keys (RFC 8410): a fixed prefix, then the 32 key bytes.
+const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
 export function rawPublicKey(pub: KeyObject): Buffer {
-  const jwk = pub.export({ format: 'jwk' }) as { x?: string; crv?: string };
-  if (jwk.crv !== 'Ed25519' || !jwk.x) throw new SluiceError('SLUICE_ERR_SEAL_KEY', 'the seal key is not an ed25519 key');
-  return Buffer.from(jwk.x, 'base64url');
+  const der = pub.export({ format: 'der', type: 'spki' });
+  if (pub.asymmetricKeyType !== 'ed25519' || der.length !== 44 || !der.subarray(0, 12).equals(SPKI_PREFIX)) {
+    throw new SluiceError('SLUICE_ERR_SEAL_KEY', 'the seal key is not an ed25519 key');
+  }
+  return der.subarray(12);
 }
 
 export function keyIdOf(raw: Buffer): string {
@@ -43,7 +49,7 @@ export function keyIdOf(raw: Buffer): string {
 
 export function publicKeyFromRaw(raw: Buffer): PublicKeyInfo {
   if (raw.length !== 32) throw new SluiceError('SLUICE_ERR_SEAL_KEY', `an ed25519 public key has 32 bytes, got ${raw.length}`);
-  const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
+  const publicKey = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
   return { publicKey, raw, id: keyIdOf(raw) };
 }
 
@@ -96,8 +102,15 @@ export function syncDir(dir: string): void {
   }
 }
 
+/**
+ * A new key from 32 random bytes, imported as PKCS#8. Not generateKeyPairSync: on Node 20 the
+ * key-generation job it leaves for the GC can deadlock a later export of the same key
+ * (ExportJWKEdKey holds the key's mutex while allocating; a GC then runs ~KeyGenJob, which
+ * takes that mutex again). Seen as a test process stuck in a futex with no CPU time.
+ */
 function newKey(): SealKey {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, randomBytes(32)]), format: 'der', type: 'pkcs8' });
+  const publicKey = createPublicKey(privateKey);
   const raw = rawPublicKey(publicKey);
   return { privateKey, publicKey, raw, id: keyIdOf(raw) };
 }
