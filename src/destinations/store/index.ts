@@ -36,7 +36,13 @@ export function storeDir(cfg: Pick<StoreDestinationConfig, 'path'>, dataDir: str
 const RETENTION_EVERY_MS = 10 * 60_000;
 
 export function retentionPolicy(cfg: StoreDestinationConfig): RetentionPolicy {
-  return { maxAgeMs: cfg.retention?.max_age ?? null, maxBytes: cfg.retention?.max_bytes ?? null, archiveAfterMs: cfg.archive?.after ?? null };
+  const keep = cfg.retention?.min_keep;
+  return {
+    maxAgeMs: cfg.retention?.max_age ?? null,
+    maxBytes: cfg.retention?.max_bytes ?? null,
+    archiveAfterMs: cfg.archive?.after ?? null,
+    ...(keep !== undefined ? { minKeepDays: Math.ceil(keep / 86_400_000) } : {}),
+  };
 }
 
 /** archive.dir (relative to the directory sluice runs in), else <store>/archive. */
