@@ -143,6 +143,7 @@ class Parser {
       if (!this.startsTerm(this.peek())) this.fail(this.peek().pos, `expected a term after OR (at column ${this.col(op.pos)})`);
       nodes.push(this.and());
     }
+    if (nodes.some((n) => n.kind === 'all')) return { kind: 'all' };
     return nodes.length === 1 ? nodes[0]! : { kind: 'or', nodes: flatten('or', nodes) };
   }
 

@@ -66,6 +66,11 @@ export class FileSealer implements Sealer {
     return this.key.id;
   }
 
+  /** The current signing key, for archive and drop manifests (it changes at a rotation). */
+  get signingKey(): SealKey {
+    return this.key;
+  }
+
   private get unsealed(): number {
     return this.tree.size - (this.last?.size ?? 0);
   }

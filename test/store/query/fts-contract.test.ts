@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { LogEvent, type EventSource } from '../../../src/event/log-event.js';
 import type { Node } from '../../../src/store/query/ast.js';
+import { ftsMatch } from '../../../src/store/query/fts.js';
 import { compileMatcher } from '../../../src/store/query/match.js';
 import { parseQuery } from '../../../src/store/query/parse.js';
 import { FTS_TOKENIZE } from './fts-oracle.js';
@@ -40,22 +41,10 @@ const QUERIES = [
   'x', 'said hi', '"said hi"', 'said OR x', '(failed OR accepted) 22', 'from 10* port',
 ];
 
-/** The FTS5 MATCH text for a tree of text terms (the translation the embedded store uses). */
 function toFts(n: Node): string {
-  const quote = (s: string) => '"' + s.replace(/"/g, '""') + '"';
-  switch (n.kind) {
-    case 'word':
-    case 'phrase':
-      return quote(n.value);
-    case 'prefix':
-      return quote(n.value) + '*';
-    case 'and':
-      return '(' + n.nodes.map(toFts).join(' AND ') + ')';
-    case 'or':
-      return '(' + n.nodes.map(toFts).join(' OR ') + ')';
-    default:
-      throw new Error(`not a text term: ${n.kind}`);
-  }
+  const m = ftsMatch(n);
+  assert.ok(m !== null, `FTS5 can answer ${JSON.stringify(n)}`);
+  return m;
 }
 
 describe('evaluator = FTS5 MATCH', () => {
@@ -83,6 +72,14 @@ describe('evaluator = FTS5 MATCH', () => {
     }
   });
 
+  it('ftsMatch leaves what the index cannot answer to the caller', () => {
+    for (const q of ['host:web-01', '*ail', '/x/', '-failed', 'failed OR host:x', 'message:*']) {
+      assert.equal(ftsMatch(parseQuery(q).filter), null, q);
+    }
+    assert.equal(ftsMatch(parseQuery('a "b c" d* -e').filter), '("a" AND "b c" AND "d"* NOT "e")');
+    assert.equal(ftsMatch(parseQuery('a\\"b').filter), '"a b"');
+  });
+
   it('NOT agrees too (FTS5 writes it as a binary operator)', () => {
     const db = new Database(':memory:');
     try {
@@ -90,9 +87,11 @@ describe('evaluator = FTS5 MATCH', () => {
       const ins = db.prepare('INSERT INTO t(rowid, message) VALUES (?, ?)');
       MESSAGES.forEach((m, i) => ins.run(i + 1, m));
       const events = MESSAGES.map((message) => LogEvent.fromValues(SRC, 0, { message }).toJSON());
-      for (const [query, fts] of [['port -failed', '"port" NOT "failed"'], ['web* NOT disk', '"web"* NOT "disk"'], ['from NOT 10.0.0.12', '"from" NOT "10 0 0 12"']] as const) {
-        const rows = (db.prepare('SELECT rowid FROM t WHERE t MATCH ? ORDER BY rowid').all(fts) as { rowid: number }[]).map((r) => r.rowid);
-        const m = compileMatcher(parseQuery(query));
+      const match = db.prepare('SELECT rowid FROM t WHERE t MATCH ? ORDER BY rowid');
+      for (const query of ['port -failed', 'web* NOT disk', 'from NOT 10.0.0.12', '(said OR port) -root -deploy', '(failed OR accepted) -deploy']) {
+        const q = parseQuery(query);
+        const rows = (match.all(toFts(q.filter)) as { rowid: number }[]).map((r) => r.rowid);
+        const m = compileMatcher(q);
         assert.deepEqual(events.flatMap((ev, i) => (m(ev) ? [i + 1] : [])), rows, query);
         assert.ok(rows.length > 0, `${query} finds something`);
       }

@@ -68,6 +68,7 @@ describe('words and phrases', () => {
   it('lower-case and/or/not are words', () => {
     assert.deepEqual(filter('cats or dogs'), { kind: 'and', nodes: [word('cats'), word('or'), word('dogs')] });
     assert.deepEqual(filter('"OR"'), word('or'));
+    assert.deepEqual(filter('a OR *'), { kind: 'all' });
   });
 
   it('prefixes: word* and a phrase whose last word is a prefix', () => {
