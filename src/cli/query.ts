@@ -80,7 +80,7 @@ export async function runQuery(reader: StoreReader, query: Query, range: TimeRan
     for (const row of r.rows) io.out(JSON.stringify(row));
     notices.push(...r.notices);
   } else {
-    const r = await reader.search({ query, range, limit });
+    const r = await reader.search({ query, range, limit, archives: true });
     const events = oldestFirst ? [...r.events].reverse() : r.events;
     for (const e of events) {
       io.out(format === 'json' ? JSON.stringify(e.event) : textLine(e));

@@ -1,6 +1,7 @@
 // The store destination: ok only after the commit, durable acks end to end, the registry entry.
 
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { send } from '../../src/cli/send/index.js';
@@ -8,6 +9,9 @@ import { destinationKind } from '../../src/destinations/index.js';
 import { StoreDestination, storeDestinationSchema } from '../../src/destinations/store/index.js';
 import type { SendResult } from '../../src/destinations/types.js';
 import { Metrics } from '../../src/metrics/registry.js';
+import { parseQuery } from '../../src/store/query/parse.js';
+import { SqliteStoreReader } from '../../src/store/sqlite/reader.js';
+import { listPartitions } from '../../src/store/sqlite/schema.js';
 import { maxSeq, recordsInSeqOrder } from '../../src/store/sqlite/scan.js';
 import { endpoint, startPipeline } from '../helpers/daemon.js';
 import { parsed, rfc5424 } from '../helpers/store-events.js';
@@ -75,5 +79,29 @@ log:
     assert.equal(seqs.size, 5000);
   } finally {
     await p.stop();
+  }
+});
+
+test('retention and archive in the config: at start, days past archive.after are archived and leave the database', { timeout: 60_000 }, async () => {
+  const dataDir = tempDir('store-dest-retention');
+  const cfg = storeDestinationSchema.parse({ type: 'store', retention: { max_age: '365d' }, archive: { after: '7d' } });
+  const ctx = { name: 'store', metrics: new Metrics(), dataDir, baseDir: dataDir };
+  const first = new StoreDestination(cfg, ctx);
+  await first.start();
+  const old = Date.now() - 40 * 86_400_000;
+  const batch = [parsed(rfc5424({ time: old, msg: 'forty days ago' }), Date.now()), parsed(rfc5424({ time: Date.now(), msg: 'today' }), Date.now())];
+  assert.deepEqual(await new Promise<SendResult>((resolve) => first.send(batch, resolve)), { status: 'ok' });
+  await first.stop();
+  const oldDay = new Date(old).toISOString().slice(0, 10);
+  assert.ok(listPartitions(first.dir).some((p) => p.day === oldDay), 'the old day is stored first');
+  const second = new StoreDestination(cfg, ctx);
+  await second.start();
+  try {
+    await waitFor(() => !listPartitions(second.dir).some((p) => p.day === oldDay), 'the old day to leave the database', 20_000);
+    assert.ok(fs.existsSync(path.join(second.dir, 'archive', `${oldDay}.sla.manifest.json`)), 'archived with its manifest');
+    const r = await new SqliteStoreReader(second.dir).search({ query: parseQuery('forty'), range: { from: 0, to: Date.now() + 86_400_000 }, limit: 5, archives: true });
+    assert.equal(r.events[0]?.archived, true);
+  } finally {
+    await second.stop();
   }
 });

@@ -9,7 +9,8 @@ export const storeDestinationSchema = z.object({
   path: z.string().optional().describe('directory of the day partitions (default: <data_dir>/store); relative to the config\'s directory'),
   retention: z.object({
     max_age: duration().optional().describe('drop whole day partitions older than this'),
-    max_bytes: size().optional().describe('drop the oldest partitions while the store is larger (the newest 2 days are kept)'),
+    max_bytes: size().optional().describe('drop the oldest partitions while the store is larger (the newest min_keep days are kept)'),
+    min_keep: duration().optional().describe('the newest calendar days never removed for size alone (default 2d; 0 lets size take any closed day)'),
   }).strict().optional().describe('retention by age and total size, whole partitions at a time'),
   archive: z.object({
     after: duration().describe('seal a partition into a compressed archive file before it leaves the database, this long after its day'),

@@ -11,6 +11,7 @@ import { log } from '../../log.js';
 import { registerStoreSealSource } from '../../store/seal/registry.js';
 import { openSealer, sealPaths } from '../../store/seal/sealer.js';
 import type { SealOptions } from '../../store/seal/types.js';
+import type { RetentionPolicy } from '../../store/archive/retention.js';
 import { isEmbeddedStore } from '../../store/sqlite/schema.js';
 import { openEmbeddedReader } from '../../store/sqlite/index.js';
 import { EmbeddedStore, embeddedSealSource } from '../../store/sqlite/store.js';
@@ -31,6 +32,24 @@ registerStoreSealSource((dir) => {
 /** The store directory of a store destination's config. */
 export function storeDir(cfg: Pick<StoreDestinationConfig, 'path'>, dataDir: string, baseDir: string): string {
   return cfg.path !== undefined ? path.resolve(baseDir, cfg.path) : path.join(dataDir, 'store');
+}
+
+/** How often retention looks at the partitions (and once at start). */
+const RETENTION_EVERY_MS = 10 * 60_000;
+
+export function retentionPolicy(cfg: StoreDestinationConfig): RetentionPolicy {
+  const keep = cfg.retention?.min_keep;
+  return {
+    maxAgeMs: cfg.retention?.max_age ?? null,
+    maxBytes: cfg.retention?.max_bytes ?? null,
+    archiveAfterMs: cfg.archive?.after ?? null,
+    ...(keep !== undefined ? { minKeepDays: Math.ceil(keep / 86_400_000) } : {}),
+  };
+}
+
+/** archive.dir (relative to the directory sluice runs in), else <store>/archive. */
+export function archiveDirOf(cfg: StoreDestinationConfig, dir: string, baseDir: string): string {
+  return cfg.archive?.dir !== undefined ? path.resolve(baseDir, cfg.archive.dir) : path.join(dir, 'archive');
 }
 
 /** What the sealer of a store is opened with (sealPaths: checkpoints in <store>/seal, the key under data_dir). */
@@ -59,6 +78,7 @@ export class StoreDestination implements Destination {
   readonly maxBatch: number;
   readonly dir: string;
   private store: EmbeddedStore | null = null;
+  private retentionTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly cfg: StoreDestinationConfig, private readonly ctx: DestinationContext & { baseDir: string }) {
     this.maxBatch = cfg.batch_events;
@@ -69,7 +89,15 @@ export class StoreDestination implements Destination {
     const opts = sealOptionsFor(this.cfg, this.dir, this.ctx.dataDir);
     this.store = await EmbeddedStore.open(this.dir, { openSealer: (state) => openSealer({ ...opts, ...state }) });
     if (this.cfg.retention || this.cfg.archive) {
-      log('warn', `destination ${this.ctx.name}`, 'retention and archive are not applied yet: every partition stays in the database', { dir: this.dir });
+      const store = this.store;
+      const policy = retentionPolicy(this.cfg);
+      const target = { archiveDir: archiveDirOf(this.cfg, this.dir, this.ctx.baseDir), keyDir: opts.keyDir };
+      const run = () => {
+        store.retention(policy, Date.now(), target).catch((e: unknown) => log('error', `destination ${this.ctx.name}`, 'retention failed; partitions stay', { error: describeError(e) }));
+      };
+      run();
+      this.retentionTimer = setInterval(run, RETENTION_EVERY_MS);
+      this.retentionTimer.unref();
     }
     log('info', `destination ${this.ctx.name}`, 'store open', { dir: this.dir, last_seq: this.store.lastSeq });
   }
@@ -81,6 +109,7 @@ export class StoreDestination implements Destination {
   }
 
   async stop(): Promise<void> {
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
     const s = this.store;
     this.store = null;
     if (s) await s.close();

@@ -11,6 +11,7 @@
 // quoted as FTS5 strings ("…" with " doubled), so no value is ever read as FTS5 syntax.
 
 import type { BuiltinField, FieldRef, Node } from '../query/ast.js';
+import { ftsMatch } from '../query/fts.js';
 
 export interface CompiledFilter {
   sql: string;
@@ -44,6 +45,11 @@ export function columnOf(f: FieldRef): string | null {
 }
 
 export function compileFilter(node: Node): CompiledFilter {
+  // A subtree of message text only (words, phrases, prefixes with AND, OR, NOT): one MATCH.
+  if (node.kind === 'and' || node.kind === 'or') {
+    const m = ftsMatch(node);
+    if (m !== null) return fts(m, true);
+  }
   switch (node.kind) {
     case 'all':
       return TRUE;
@@ -77,7 +83,7 @@ export function compileFilter(node: Node): CompiledFilter {
       return CANDIDATE;
     case 'prefix':
       // message: the last word is a prefix ("web 0"*); keyword fields: the whole value.
-      if (isMessage(node.field)) return fts(ftsString(node.value) + '*', true);
+      if (isMessage(node.field)) return node.value.length > 0 ? fts(ftsString(node.value) + '*', true) : CANDIDATE;
       {
         const col = columnOf(node.field);
         if (col === null || NUMERIC.has((node.field as { name: BuiltinField }).name) || !ASCII.test(node.value)) return CANDIDATE;

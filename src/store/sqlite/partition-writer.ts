@@ -78,6 +78,14 @@ export class PartitionWriter {
     return p;
   }
 
+  /** Closes one day's handle (before retention deletes its file). */
+  closeDay(day: string): void {
+    const p = this.open.get(day);
+    if (!p) return;
+    this.open.delete(day);
+    p.db.close();
+  }
+
   close(): void {
     for (const p of this.open.values()) p.db.close();
     this.open.clear();

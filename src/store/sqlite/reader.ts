@@ -17,7 +17,13 @@ import type {
   AggregateResult, AggregateRow, FacetValue, HitBucket, Notice, SearchRequest, SearchResult, StoredEvent, StoreReader, TimeRange,
 } from '../types.js';
 import { columnOf, compileFilter, type CompiledFilter } from './compile.js';
-import { listPartitions, openPartitionForRead, type PartitionInfo } from './schema.js';
+import { dayStart, listPartitions, openPartitionForRead, type PartitionInfo } from './schema.js';
+import { decodeRecord, type ColumnValue } from './record.js';
+import { readArchive } from '../archive/archive.js';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const DAY_MS = 86_400_000;
 
 export const DEFAULT_SCAN_BUDGET_MS = 2000;
 /** Buckets filled with zeros up to this many; beyond, only buckets with events are returned. */
@@ -39,14 +45,76 @@ interface Plan {
 export interface ReaderOptions {
   /** Budget for candidate scans when a request does not give one (ms). */
   scanBudgetMs?: number;
+  /** Where archived days are (default <dir>/archive). */
+  archiveDir?: string;
 }
+
+const ARCHIVE_FILE = /^(\d{4}-\d{2}-\d{2})\.sla$/;
 
 export class SqliteStoreReader implements StoreReader {
   private readonly handles = new Map<string, Database.Database>();
   private readonly budgetMs: number;
+  private readonly archiveDir: string;
 
   constructor(readonly dir: string, opts: ReaderOptions = {}) {
     this.budgetMs = opts.scanBudgetMs ?? DEFAULT_SCAN_BUDGET_MS;
+    this.archiveDir = opts.archiveDir ?? path.join(dir, 'archive');
+  }
+
+  /** Archived days overlapping the range that are no longer in the database, newest first. */
+  private archives(range: TimeRange): { day: string; file: string; from: number; to: number }[] {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.archiveDir);
+    } catch {
+      return [];
+    }
+    const inDb = new Set(listPartitions(this.dir).map((p) => p.day));
+    const out: { day: string; file: string; from: number; to: number }[] = [];
+    for (const n of names) {
+      const m = ARCHIVE_FILE.exec(n);
+      if (!m || inDb.has(m[1]!)) continue;
+      const from = dayStart(m[1]!);
+      if (Number.isNaN(from) || from >= range.to || from + DAY_MS <= range.from) continue;
+      out.push({ day: m[1]!, file: path.join(this.archiveDir, n), from, to: from + DAY_MS });
+    }
+    return out.sort((a, b) => b.from - a.from);
+  }
+
+  /**
+   * Matching events of archived days (newest first, after the cursor), read from the archive
+   * files: slower than the database (each file is decompressed and scanned).
+   */
+  private searchArchives(req: SearchRequest, after: { time: number; seq: number } | null, want: number, deadline: number, events: StoredEvent[]): { last: { time: number; seq: number } | null; read: number; bounded: boolean } {
+    const matcher = compileMatcher(req.query.filter);
+    const values: ColumnValue[] = new Array(14).fill(null);
+    let last: { time: number; seq: number } | null = null;
+    let read = 0;
+    for (const a of this.archives(req.range)) {
+      if (after && a.from > after.time) continue;
+      read++;
+      const found: StoredEvent[] = [];
+      let n = 0;
+      for (const r of readArchive(a.file)) {
+        if ((++n & 255) === 0 && performance.now() > deadline) return { last, read, bounded: true };
+        decodeRecord(r.bytes, 0, r.bytes.length, values);
+        const seq = values[0] as number;
+        const time = values[1] as number;
+        if (time < req.range.from || time >= req.range.to) continue;
+        if (after && !(time < after.time || (time === after.time && seq < after.seq))) continue;
+        const ev = JSON.parse(values[13] as string) as EventJson;
+        if (!matcher(ev)) continue;
+        found.push({ seq, time, event: ev, raw: values[12] === null ? null : Buffer.from(values[12] as Buffer), archived: true });
+      }
+      found.sort((x, y) => y.time - x.time || y.seq - x.seq);
+      for (const e of found) {
+        if (events.length >= want) break;
+        events.push(e);
+        last = e;
+      }
+      if (events.length >= want) break;
+    }
+    return { last, read, bounded: false };
   }
 
   private db(p: PartitionInfo): Database.Database {
@@ -112,6 +180,12 @@ export class SqliteStoreReader implements StoreReader {
         }
       }
       if (events.length >= limit || bounded) break;
+    }
+    if (req.archives && !bounded && events.length < limit) {
+      const a = this.searchArchives(req, after, limit, deadline, events);
+      if (a.last) last = a.last;
+      if (a.bounded) bounded = true;
+      if (a.read > 0) notices.push({ code: 'archive_read', message: `read ${a.read} archived day${a.read === 1 ? '' : 's'} (${this.archiveDir}): slower than the database` });
     }
     if (bounded) notices.push(scanBounded(req.scanBudgetMs ?? this.budgetMs, 'search', last));
     const more = (events.length >= limit || bounded) && last !== null;

@@ -24,6 +24,8 @@ import { PartitionWriter, NO_MESSAGE, type WriteJob } from './partition-writer.j
 import { RecordWriter, recordBytes } from './record.js';
 import { dayOf, eventTime, listPartitions, writeStoreMarker } from './schema.js';
 import { hashesInSeqOrder, recordsInSeqOrder, maxSeq } from './scan.js';
+import { applyRetention, droppedMaxSeq } from './retention.js';
+import type { RetentionPlan, RetentionPolicy } from '../archive/retention.js';
 import type { WorkerReply, WorkerRequest } from './write-worker.js';
 
 /** What the store tells the sealer it opens: where the committed records end, and their stored hashes. */
@@ -75,6 +77,8 @@ export class EmbeddedStore {
     } else {
       this.inline = null;
       this.worker = new Worker(new URL('./write-worker.js', import.meta.url), { workerData: { dir } });
+      // The daemon is kept alive by its listeners; a store left open must not keep a process up.
+      this.worker.unref();
       this.worker.on('message', (r: WorkerReply) => {
         const p = this.pending.get(r.id);
         if (!p) return;
@@ -98,7 +102,8 @@ export class EmbeddedStore {
     } catch (e) {
       throw new SluiceError('SLUICE_ERR_STORE', `store ${dir}: cannot create the directory: ${describeError(e)}`, { cause: e });
     }
-    const last = maxSeq(dir);
+    // Retention may have removed the day that held the highest seq: never start below it.
+    const last = Math.max(maxSeq(dir), droppedMaxSeq(dir));
     const sealer = await opts.openSealer({ lastSeq: last, leafHashes: (from, to) => hashesInSeqOrder(dir, from, to) });
     const next = catchUp(dir, sealer, last);
     return new EmbeddedStore(dir, opts, sealer, next - 1);
@@ -242,8 +247,22 @@ export class EmbeddedStore {
     });
   }
 
+  /**
+   * Applies retention at `now` (the destination's timer, or a test's clock): whole days leave
+   * the database, archived first when the policy archives. Runs between batches.
+   */
+  retention(policy: RetentionPolicy, now: number, target: { archiveDir: string; keyDir: string }): Promise<RetentionPlan> {
+    // The day of `now` is the one being written; every other day may go.
+    const run = this.writing.then(() => applyRetention({ dir: this.dir, ...target }, policy, now, dayOf(now), async (day) => {
+      if (this.worker) await this.send({ closeDay: day });
+      else this.inline?.closeDay(day);
+    }));
+    this.writing = run.then(() => {}, () => {});
+    return run;
+  }
+
   /** A control message to the writer thread, answered with id -1. */
-  private send(msg: 'close' | 'reset'): Promise<void> {
+  private send(msg: 'close' | 'reset' | { closeDay: string }): Promise<void> {
     const w = this.worker!;
     return new Promise<void>((resolve) => {
       const t = setTimeout(resolve, 5000);
@@ -263,7 +282,7 @@ export class EmbeddedStore {
   private async recover(): Promise<void> {
     const reason = this.broken;
     log('warn', 'store', 'rebuilding after a failed commit', { dir: this.dir, error: reason });
-    const last = maxSeq(this.dir);
+    const last = Math.max(maxSeq(this.dir), droppedMaxSeq(this.dir));
     const sealer = await this.opts.openSealer({ lastSeq: last, leafHashes: (from, to) => hashesInSeqOrder(this.dir, from, to) });
     this.sealer = sealer;
     this.nextSeq = catchUp(this.dir, sealer, last);

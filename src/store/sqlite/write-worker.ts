@@ -17,7 +17,12 @@ const writer = new PartitionWriter((workerData as { dir: string }).dir);
  */
 let failed: string | null = null;
 
-parentPort!.on('message', (msg: WorkerRequest | 'close' | 'reset') => {
+parentPort!.on('message', (msg: WorkerRequest | 'close' | 'reset' | { closeDay: string }) => {
+  if (typeof msg === 'object' && 'closeDay' in msg) {
+    writer.closeDay(msg.closeDay);
+    parentPort!.postMessage({ id: -1, ok: true } satisfies WorkerReply);
+    return;
+  }
   if (msg === 'close' || msg === 'reset') {
     writer.close();
     failed = null;

@@ -62,6 +62,7 @@ const QUERIES = [
   'sd.origin@1.ip:10.0.1.1', 'sd.origin@1.ip:10.0.*', 'sd.meta.x:[1 TO 2]', 'sd.origin@1.software:*',
   'fields.bytes:>500', 'fields.bytes:[100 TO 300]', 'fields.user:alice', 'fields.tags:b', 'fields.nested.id:x1', 'fields.ok:true', 'fields.ratio:>=2.5', 'fields.missing:*',
   'pa?sword', '*ail*', 'e*r', '/fail(ed)?/i', 'host:/^web/', 'message:/n=1[0-9]$/',
+  'error user -timeout', '(error OR disk) full', '"disk full" OR pass*', 'NOT error user OR reset',
   'host:"x\' OR 1=1 --"', 'app:"a\\"b"', '"NEAR(error user)"', 'host:%', 'host:_*', 'procid:"1; DROP TABLE events"',
 ];
 
