@@ -1,18 +1,20 @@
 // The read API over real HTTP: search pages, query errors, hits, facets, fields, context.
-// Runs over the in-memory test stand-in for the store (test/helpers/memory-store.ts).
+// Runs over the real embedded store (written through the store destination, read by openEmbeddedReader).
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { getJson, startApi, type TestApi } from '../helpers/api.js';
-import { MemoryStore } from '../helpers/memory-store.js';
+import { WebTestStore } from '../helpers/web-store.js';
 
 const NOW = Date.now();
 const MIN = 60_000;
 
 describe('web API: read routes', () => {
-  const store = new MemoryStore();
+  let store: WebTestStore;
+  let seqs: number[] = [];
   let t: TestApi;
   before(async () => {
+    store = await WebTestStore.open();
     // 300 events over the last 5 hours: three hosts, two apps, one error every tenth.
     const specs = [];
     for (let i = 0; i < 300; i++) {
@@ -26,10 +28,10 @@ describe('web API: read routes', () => {
         sd: { 'origin@1': { ip: `10.0.0.${i % 5}` } },
       });
     }
-    store.add(specs);
-    t = await startApi(store);
+    seqs = await store.add(specs);
+    t = await startApi(store.reader);
   });
-  after(() => t.stop());
+  after(async () => { await t.stop(); await store.close(); });
 
   it('search returns newest first and the cursor pages through the whole result', async () => {
     const seen: number[] = [];
@@ -135,12 +137,13 @@ describe('web API: read routes', () => {
   });
 
   it('context: N before and after one event, same host, oldest first', async () => {
-    const target = store.bySeq[150]!; // host web-00 (i = 150)
+    const target = { seq: seqs[150]!, hostname: 'web-00' }; // i = 150: host web-0${150 % 3}
     const r = await getJson(`${t.url}/api/context?seq=${target.seq}&before=3&after=2&by=host`, t.admin);
     assert.equal(r.status, 200);
     assert.equal(r.body.events.length, 6);
     assert.equal(r.body.events[3].seq, target.seq);
-    for (const e of r.body.events) assert.equal(e.event.hostname, target.event.hostname);
+    assert.equal(r.body.events[3].event.fields.n, 150, 'the seq the store gave event 150');
+    for (const e of r.body.events) assert.equal(e.event.hostname, target.hostname);
     const times = r.body.events.map((e: { time: number }) => e.time);
     assert.deepEqual(times, [...times].sort((a, b) => a - b));
   });

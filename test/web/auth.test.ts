@@ -9,7 +9,7 @@ import { setLogSink } from '../../src/log.js';
 import { TOKEN_FILE } from '../../src/web/auth/tokens.js';
 import { bearer, startApi, type TestApi } from '../helpers/api.js';
 import { SLUICE_BIN } from '../helpers/daemon.js';
-import { MemoryStore } from '../helpers/memory-store.js';
+import { WebTestStore } from '../helpers/web-store.js';
 
 const READ_ROUTES = ['/api/search', '/api/hits', '/api/facets', '/api/fields', '/api/context?seq=1', '/api/tail', '/api/export', '/api/session'];
 const ADMIN_ROUTES: [string, string][] = [['GET', '/api/tokens'], ['POST', '/api/tokens'], ['DELETE', '/api/tokens/admin'], ['GET', '/api/settings']];
@@ -23,16 +23,18 @@ function cli(args: string[]): { status: number | null; stdout: string; stderr: s
 }
 
 describe('web API: tokens and roles', () => {
-  const store = new MemoryStore();
+  let store: WebTestStore;
   let t: TestApi;
   const logLines: string[] = [];
   before(async () => {
     setLogSink((l) => logLines.push(l));
-    store.add([{ message: 'hello' }]);
-    t = await startApi(store);
+    store = await WebTestStore.open();
+    await store.add([{ message: 'hello' }]);
+    t = await startApi(store.reader);
   });
   after(async () => {
     await t.stop();
+    await store.close();
     setLogSink((l) => process.stderr.write(l + '\n'));
   });
 
@@ -45,7 +47,7 @@ describe('web API: tokens and roles', () => {
     assert.ok(!text.includes(t.admin), 'the token itself is not in the file');
     assert.equal(JSON.parse(text).tokens.length, 1);
     // A second start on the same data_dir prints nothing.
-    const again = await startApi(store, { dataDir: t.dataDir });
+    const again = await startApi(store.reader, { dataDir: t.dataDir });
     await again.stop();
     assert.equal(again.printed.length, 0);
   });
@@ -70,7 +72,7 @@ describe('web API: tokens and roles', () => {
   it('/metrics and /health stay open on loopback; closed when open_metrics is false', async () => {
     assert.equal((await fetch(t.url + '/health')).status, 200);
     assert.equal((await fetch(t.url + '/metrics')).status, 200);
-    const closed = await startApi(store, { openMetrics: false });
+    const closed = await startApi(store.reader, { openMetrics: false });
     try {
       assert.equal((await fetch(closed.url + '/metrics')).status, 401);
       assert.equal((await fetch(closed.url + '/metrics', { headers: bearer(closed.admin) })).status, 200);
@@ -198,9 +200,10 @@ describe('web API: tokens and roles', () => {
 });
 
 describe('web API: failed sign-ins are slowed and counted', () => {
+  let store: WebTestStore;
   let t: TestApi;
-  before(async () => { t = await startApi(new MemoryStore()); });
-  after(() => t.stop());
+  before(async () => { store = await WebTestStore.open(); t = await startApi(store.reader); });
+  after(async () => { await t.stop(); await store.close(); });
 
   it('after 5 bad tokens from one address it answers 429 with Retry-After, even for a good token', async () => {
     for (let i = 0; i < 5; i++) {

@@ -4,24 +4,25 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CSV_COLUMNS, csvCell } from '../../src/web/export.js';
 import { bearer, readSse, startApi, type TestApi } from '../helpers/api.js';
-import { MemoryStore } from '../helpers/memory-store.js';
+import { WebTestStore } from '../helpers/web-store.js';
 
 const N = 50_000;
 
 describe('web API: export', () => {
-  const store = new MemoryStore();
+  let store: WebTestStore;
   let t: TestApi;
   before(async () => {
+    store = await WebTestStore.open();
     const now = Date.now();
     const specs = [];
     for (let i = 0; i < N; i++) specs.push({ time: now - 3600_000 + Math.floor((i * 3000_000) / N), host: `h${i % 7}`, message: `event seq=${i} with, "quotes" and\nnewline` });
-    store.add(specs);
-    t = await startApi(store);
+    await store.add(specs);
+    t = await startApi(store.reader);
   });
-  after(() => t.stop());
+  after(async () => { await t.stop(); await store.close(); });
 
   it(`streams all ${N} events as NDJSON, newest first, paging through the reader`, async () => {
-    const before = store.searches;
+    const before = store.reader.searches;
     const r = await fetch(`${t.url}/api/export?since=2h&format=ndjson`, { headers: bearer(t.admin) });
     assert.equal(r.status, 200);
     assert.match(r.headers.get('content-type')!, /application\/x-ndjson/);
@@ -31,7 +32,7 @@ describe('web API: export', () => {
     const seqs = new Set(lines.map((l) => /seq=(\d+)/.exec(JSON.parse(l).message)![1]));
     assert.equal(seqs.size, N, 'every event once');
     assert.equal(JSON.parse(lines[0]!).message.startsWith(`event seq=${N - 1} `), true, 'newest first');
-    assert.ok(store.searches - before >= N / 1000, 'paged through the reader');
+    assert.ok(store.reader.searches - before >= N / 1000, 'paged through the reader');
   });
 
   it(`streams all ${N} events as CSV with quoting`, async () => {
@@ -83,25 +84,26 @@ describe('web API: export', () => {
 });
 
 describe('web API: live tail', () => {
-  const store = new MemoryStore();
+  let store: WebTestStore;
   let t: TestApi;
   before(async () => {
-    store.add([{ message: 'old one' }]);
-    t = await startApi(store, { tailRateCap: 20, tailPollMs: 50 });
+    store = await WebTestStore.open();
+    await store.add([{ message: 'old one' }]);
+    t = await startApi(store.reader, { tailRateCap: 20, tailPollMs: 50 });
   });
-  after(() => t.stop());
+  after(async () => { await t.stop(); await store.close(); });
 
   it('delivers events stored after it started (and only matching ones), in order', async () => {
     // Events are stored once the stream said hello (it starts at the store's last seq then).
-    let added = false;
+    let added: Promise<number[]> | null = null;
     const events = await readSse(`${t.url}/api/tail?q=${encodeURIComponent('app:api')}`, bearer(t.admin), (evs) => {
       if (!added && evs.some((e) => e.event === 'hello')) {
-        store.add([{ message: 'new 1', app: 'api' }, { message: 'skip me', app: 'cron' }, { message: 'new 2', app: 'api' }, { message: 'new 3', app: 'api' }]);
-        added = true;
+        added = store.add([{ message: 'new 1', app: 'api' }, { message: 'skip me', app: 'cron' }, { message: 'new 2', app: 'api' }, { message: 'new 3', app: 'api' }]);
       }
       return evs.filter((e) => e.event === 'log').length >= 3;
     });
     assert.ok(added);
+    await added;
     assert.equal(events[0]!.event, 'hello');
     const logs = events.filter((e) => e.event === 'log').map((e) => JSON.parse(e.data));
     assert.deepEqual(logs.map((l) => l.event.message), ['new 1', 'new 2', 'new 3']);
@@ -109,16 +111,16 @@ describe('web API: live tail', () => {
   });
 
   it('resumes after Last-Event-ID', async () => {
-    const last = store.bySeq.length;
-    store.add([{ message: 'resume a' }, { message: 'resume b' }]);
+    const last = store.count;
+    await store.add([{ message: 'resume a' }, { message: 'resume b' }]);
     const events = await readSse(`${t.url}/api/tail`, { ...bearer(t.admin), 'last-event-id': String(last) }, (evs) => evs.filter((e) => e.event === 'log').length >= 2);
     assert.deepEqual(events.filter((e) => e.event === 'log').map((e) => JSON.parse(e.data).event.message), ['resume a', 'resume b']);
   });
 
   it('above the rate cap it samples and says so in the stream', async () => {
-    const start = store.bySeq.length;
+    const start = store.count;
     const burst = Array.from({ length: 500 }, (_, i) => ({ message: `burst ${i}`, app: 'burst' }));
-    store.add(burst);
+    await store.add(burst);
     const events = await readSse(`${t.url}/api/tail?q=app:burst&after=${start}`, bearer(t.admin), (evs) => evs.some((e) => e.event === 'sampled'));
     const sampled = JSON.parse(events.find((e) => e.event === 'sampled')!.data);
     const logs = events.filter((e) => e.event === 'log');

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startApi, type TestApi } from '../helpers/api.js';
 import { REPO } from '../helpers/daemon.js';
-import { MemoryStore } from '../helpers/memory-store.js';
+import { WebTestStore } from '../helpers/web-store.js';
 import { tempDir, waitFor } from '../helpers/wait.js';
 
 // Page-side code below runs in the browser; these names exist there (the build has no DOM lib).
@@ -27,7 +27,7 @@ const haveChromium = fs.existsSync(CHROMIUM);
 if (!haveChromium && process.env.SLUICE_REQUIRE_ALL === '1') throw new Error(`SLUICE_REQUIRE_ALL=1: ${CHROMIUM} is missing (apt-get install chromium)`);
 
 describe('web UI in chromium', { skip: haveChromium ? false : `${CHROMIUM} is not installed (apt-get install chromium; .ci/run does)` }, () => {
-  const store = new MemoryStore();
+  let store: WebTestStore;
   let t: TestApi;
   let ctx: BrowserContext;
   let page: Page;
@@ -45,8 +45,9 @@ describe('web UI in chromium', { skip: haveChromium ? false : `${CHROMIUM} is no
     }
     specs.push({ time: now - 5000, host: 'evil', app: 'x', message: XSS_IMG });
     specs.push({ time: now - 4000, host: 'evil', app: XSS_APP, message: XSS_SCRIPT });
-    store.add(specs);
-    t = await startApi(store);
+    store = await WebTestStore.open();
+    await store.add(specs);
+    t = await startApi(store.reader);
     ctx = await chromium.launchPersistentContext(tempDir('chromium'), {
       executablePath: CHROMIUM,
       headless: true,
@@ -64,6 +65,7 @@ describe('web UI in chromium', { skip: haveChromium ? false : `${CHROMIUM} is no
   after(async () => {
     await ctx?.close();
     await t?.stop();
+    await store?.close();
   });
 
   it('without a session shows the sign-in form; the printed token signs in', async () => {
@@ -212,11 +214,11 @@ describe('web UI in chromium', { skip: haveChromium ? false : `${CHROMIUM} is no
     await page.waitForSelector('#pause:not([hidden])');
     // The tail starts after the newest row shown; store an event and watch it arrive on top.
     await waitFor(() => true, 'noop', 10);
-    store.add([{ message: 'tail arrival one', host: 'web-09' }]);
+    await store.add([{ message: 'tail arrival one', host: 'web-09' }]);
     await page.waitForFunction(() => document.querySelector('#rows > li.row .msg')?.textContent === 'tail arrival one', null, { timeout: 10_000 });
     await page.click('#pause');
     const before = await rowMessages();
-    store.add([{ message: 'tail arrival two', host: 'web-09' }, { message: 'tail arrival three', host: 'web-09' }]);
+    await store.add([{ message: 'tail arrival two', host: 'web-09' }, { message: 'tail arrival three', host: 'web-09' }]);
     await page.waitForFunction(() => /2 new events \(paused\)/.test(document.getElementById('tail-buffer')!.textContent ?? ''), null, { timeout: 10_000 });
     assert.deepEqual(await rowMessages(), before, 'nothing moved while paused');
     await page.click('#tail-buffer');
@@ -227,7 +229,7 @@ describe('web UI in chromium', { skip: haveChromium ? false : `${CHROMIUM} is no
     const top = await page.evaluate(() => document.getElementById('results')!.scrollTop);
     assert.ok(top > 0);
     const firstVisible = await page.evaluate(() => document.elementFromPoint(300, document.getElementById('results')!.getBoundingClientRect().top + 5)?.closest('li.row')?.getAttribute('data-seq'));
-    store.add([{ message: 'tail arrival four', host: 'web-09' }]);
+    await store.add([{ message: 'tail arrival four', host: 'web-09' }]);
     await page.waitForFunction(() => /1 new event/.test(document.getElementById('tail-buffer')!.textContent ?? ''), null, { timeout: 10_000 });
     const stillVisible = await page.evaluate(() => document.elementFromPoint(300, document.getElementById('results')!.getBoundingClientRect().top + 5)?.closest('li.row')?.getAttribute('data-seq'));
     assert.equal(stillVisible, firstVisible, 'the row being read did not move');
@@ -250,7 +252,8 @@ describe('web UI in chromium', { skip: haveChromium ? false : `${CHROMIUM} is no
   });
 
   it('a failing histogram does not blank the results', async () => {
-    store.failHits = true;
+    // The real store does not fail on demand: the test's reader wrapper makes hits() throw.
+    store.reader.failHits = true;
     try {
       await page.fill('#q', 'ok');
       await page.press('#q', 'Enter');
@@ -259,7 +262,7 @@ describe('web UI in chromium', { skip: haveChromium ? false : `${CHROMIUM} is no
       assert.equal(msgs.length, 100, 'the first page of results is there');
       assert.ok(msgs.every((m) => / ok /.test(m)));
     } finally {
-      store.failHits = false;
+      store.reader.failHits = false;
     }
   });
 

@@ -130,8 +130,10 @@
       notice(e.column ? `query error (column ${e.column}): ${e.message}` : `search failed: ${e.message}`, "error");
       return;
     }
-    loadFacets(gen);
+    // Histogram first: the store answers one request at a time, and facets over a wide range
+    // can take seconds (bench/api-results.md); asked first they held the histogram back.
     loadHistogram(gen);
+    loadFacets(gen);
   }
 
   async function more() {
