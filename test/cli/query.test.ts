@@ -1,5 +1,6 @@
 // `sluice query` as a user runs it: a child process over a store another process writes.
 
+import { withDefaultPorts } from '../helpers/default-ports.js';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
@@ -118,7 +119,7 @@ test('--follow prints matches stored after it started, until stopped', { timeout
 let daemon: SluiceProcess | null = null;
 after(async () => { await daemon?.stop(); });
 
-test('must-show 1: npm start on the embedded default, a logger message is found by sluice query', { timeout: 60_000 }, async (t) => {
+test('must-show 1: npm start on the embedded default, a logger message is found by sluice query', { timeout: 360_000 }, (t) => withDefaultPorts(async () => {
   const dir = tempDir('query-default');
   daemon = await spawnSluice(['run'], { cwd: dir });
   const word = `itsword${process.pid}`;
@@ -138,4 +139,4 @@ test('must-show 1: npm start on the embedded default, a logger message is found 
   assert.equal(daemon.exitCode, 0, daemon.stderr.join('\n'));
   const stopped = await verify([], dir);
   assert.equal(stopped.code, 0, `sluice verify after the stop:\n${stopped.stdout}${stopped.stderr}`);
-});
+}));

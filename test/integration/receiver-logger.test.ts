@@ -1,5 +1,6 @@
 // Interop: util-linux `logger` (UDP, TCP, TCP octet-counting; RFC 3164 and RFC 5424) into sluice, in-process and as the real default daemon.
 
+import { withDefaultPorts } from '../helpers/default-ports.js';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -248,7 +249,7 @@ describe('`sluice run` with the embedded default config (child process)', () => 
     if (sluice) await stopSluice(sluice);
   });
 
-  it('listens on 127.0.0.1:5140 udp+tcp and writes logger messages under ./data; SIGTERM stops it cleanly', async (t: TestContext) => {
+  it('listens on 127.0.0.1:5140 udp+tcp and writes logger messages under ./data; SIGTERM stops it cleanly', { timeout: 360_000 }, (t: TestContext) => withDefaultPorts(async () => {
     if (!havePeer(t, 'logger', LOGGER)) return;
     await assertPortFree(5140, 'the default syslog port, udp and tcp');
     await assertPortFree(8514, 'the default API port');
@@ -291,5 +292,5 @@ describe('`sluice run` with the embedded default config (child process)', () => 
     await stopSluice(p);
     assert.equal(p.exitCode, 0, `SIGTERM should exit 0:\n${p.stderr.join('\n')}`);
     assert.ok(p.stderr.some((l) => /\[sluice\] stopped/.test(l)), `a "stopped" log line after SIGTERM:\n${p.stderr.join('\n')}`);
-  });
+  }));
 });
