@@ -13,7 +13,7 @@ import { openSealer, sealPaths } from '../../store/seal/sealer.js';
 import type { SealOptions } from '../../store/seal/types.js';
 import type { RetentionPolicy } from '../../store/archive/retention.js';
 import { isEmbeddedStore } from '../../store/sqlite/schema.js';
-import { openEmbeddedReader } from '../../store/sqlite/index.js';
+import { ThreadedStoreReader } from '../../store/sqlite/threaded-reader.js';
 import { EmbeddedStore, embeddedSealSource } from '../../store/sqlite/store.js';
 import type { StoreReader } from '../../store/types.js';
 import type { DestinationKind } from '../index.js';
@@ -115,8 +115,9 @@ export class StoreDestination implements Destination {
     if (s) await s.close();
   }
 
+  /** For the API: reads run on their own thread, so a long facet count never stalls ingestion. */
   openReader(): StoreReader {
-    return openEmbeddedReader(this.dir);
+    return new ThreadedStoreReader(this.dir);
   }
 }
 
