@@ -4,18 +4,9 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseSyslog, type ParseMode } from '../../src/codec/syslog-parser.js';
-import { EventFlag, LogEvent, type EventJson } from '../../src/event/log-event.js';
-
-const SRC = { name: 'test', transport: 'udp' as const, address: '192.0.2.9', port: 514, tlsPeer: null };
-const NOW = new Date(2026, 10, 23, 12, 0, 0).getTime();
-
-function parse(text: string | Buffer, mode: ParseMode = 'auto'): { ev: LogEvent; json: EventJson; problem: string | null } {
-  const buf = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
-  const ev = new LogEvent(SRC, NOW);
-  const problem = parseSyslog(ev, buf, 0, buf.length, mode);
-  return { ev, json: ev.toJSON(), problem };
-}
+import type { ParseMode } from '../../src/codec/syslog-parser.js';
+import { EventFlag, type EventJson } from '../../src/event/log-event.js';
+import { localIso, parse } from '../helpers/parse.js';
 
 type Expect = Partial<Omit<EventJson, 'source' | 'received_at'>>;
 
@@ -25,12 +16,6 @@ function check(text: string | Buffer, want: Expect, mode: ParseMode = 'auto'): E
   for (const [k, v] of Object.entries(want)) assert.deepEqual((json as unknown as Record<string, unknown>)[k], v, `${k} of ${JSON.stringify(String(text))}`);
   return json;
 }
-
-const localIso = (y: number, mo: number, d: number, h: number, mi: number, s: number): string => {
-  const off = -new Date(y, mo - 1, d, h, mi, s).getTimezoneOffset();
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${y}-${p(mo)}-${p(d)}T${p(h)}:${p(mi)}:${p(s)}${off < 0 ? '-' : '+'}${p(Math.floor(Math.abs(off) / 60))}:${p(Math.abs(off) % 60)}`;
-};
 
 describe('RFC 3164 variants', () => {
   test('no timestamp, host and TAG[pid] (rsyslog: host, TAG and pid; syslog-ng: host as program)', () => {

@@ -4,17 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseSyslog, type ParseMode } from '../../src/codec/syslog-parser.js';
 import { EventFlag, LogEvent, type EventJson } from '../../src/event/log-event.js';
-
-const SRC = { name: 'test', transport: 'tcp' as const, address: '192.0.2.9', port: 514, tlsPeer: null };
-// 2026-11-23T12:00:00 local time: fixes the year RFC 3164 stamps get.
-const NOW = new Date(2026, 10, 23, 12, 0, 0).getTime();
-
-function parse(text: string | Buffer, mode: ParseMode = 'auto'): { ev: LogEvent; json: EventJson; problem: string | null } {
-  const buf = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
-  const ev = new LogEvent(SRC, NOW);
-  const problem = parseSyslog(ev, buf, 0, buf.length, mode);
-  return { ev, json: ev.toJSON(), problem };
-}
+import { localIso, NOW, parse, SRC } from '../helpers/parse.js';
 
 type Expect = Partial<Omit<EventJson, 'source' | 'received_at' | 'fields'>> & { fields?: Record<string, unknown> };
 
@@ -25,13 +15,6 @@ function check(text: string | Buffer, want: Expect, mode: ParseMode = 'auto'): E
     assert.deepEqual((json as unknown as Record<string, unknown>)[k], v, `${k} of ${JSON.stringify(String(text))}`);
   }
   return json;
-}
-
-/** syslog-local ISO offset for a date, as the parser renders RFC 3164 stamps. */
-function localIso(y: number, mo: number, d: number, h: number, mi: number, s: number, frac = ''): string {
-  const off = -new Date(y, mo - 1, d, h, mi, s).getTimezoneOffset();
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${y}-${p(mo)}-${p(d)}T${p(h)}:${p(mi)}:${p(s)}${frac}${off < 0 ? '-' : '+'}${p(Math.floor(Math.abs(off) / 60))}:${p(Math.abs(off) % 60)}`;
 }
 
 describe('RFC 5424 examples (section 6.5)', () => {

@@ -2,13 +2,12 @@
 
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import dgram from 'node:dgram';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import type { Pipeline } from '../../src/pipeline/pipeline.js';
-import { endpoint, startPipeline } from '../helpers/daemon.js';
+import { endpoint, freeUdpPort, startPipeline } from '../helpers/daemon.js';
 import { findCommand, findRsyslogd, havePeer } from '../helpers/peers.js';
 import { readLines, tempDir, waitFor } from '../helpers/wait.js';
 
@@ -31,15 +30,6 @@ function logger(args: string[]): Promise<void> {
       else reject(new Error(`logger ${args.join(' ')} exited with ${code ?? signal}: ${stderr.trim()}`));
     });
   });
-}
-
-/** A free UDP port on 127.0.0.1 for one of rsyslog's imudp inputs. */
-async function freeUdpPort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
-  const { port } = s.address();
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
 }
 
 /** Stops a child by PID: SIGTERM, then SIGKILL after 10 s. */

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, test, type TestContext } from 'node:test';
 import type { Pipeline } from '../../src/pipeline/pipeline.js';
-import { endpoint, REPO, SLUICE_BIN, startPipeline } from '../helpers/daemon.js';
+import { endpoint, freeUdpPort, REPO, SLUICE_BIN, startPipeline } from '../helpers/daemon.js';
 import { findRsyslogd, havePeer } from '../helpers/peers.js';
 import { readLines, sleep, tempDir, waitFor } from '../helpers/wait.js';
 
@@ -26,14 +26,6 @@ after(async () => {
   }
   await pipeline?.stop();
 });
-
-async function freeUdpPort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
-  const { port } = s.address();
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 async function sendAll(port: number, lines: string[]): Promise<void> {
   const sock = dgram.createSocket('udp4');

@@ -2,7 +2,6 @@
 
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import dgram from 'node:dgram';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +9,7 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import { tls13SendsTickets } from '../../src/net/tls-server.js';
 import type { Pipeline } from '../../src/pipeline/pipeline.js';
 import { fingerprint256, makeTestPki, type TestPki } from '../helpers/certs.js';
-import { endpoint, REPO, spawnSluice, startPipeline, writeConfig, type Endpoint, type SluiceProcess } from '../helpers/daemon.js';
+import { type Endpoint, endpoint, freeUdpPort, REPO, type SluiceProcess, spawnSluice, startPipeline, writeConfig } from '../helpers/daemon.js';
 import { findCommand, findRsyslogd, findSyslogNg, havePeer } from '../helpers/peers.js';
 import { readLines, sleep, tempDir, waitFor } from '../helpers/wait.js';
 
@@ -63,15 +62,6 @@ function octetFrame(msg: string): string {
 function mixedStream(texts: string[]): string {
   const half = Math.ceil(texts.length / 2);
   return texts.slice(0, half).map((t) => octetFrame(rfc5424(t))).join('') + texts.slice(half).map((t) => rfc5424(t) + '\n').join('');
-}
-
-/** A free UDP port on 127.0.0.1 (for a peer that listens). */
-async function freeUdpPort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
-  const { port } = s.address();
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
 }
 
 /** Stops a child by PID: SIGTERM, then SIGKILL after 10 s. */
