@@ -5,6 +5,7 @@ import { fileDestinationSchema, type FileDestinationConfig } from './file/config
 import { FileDestination } from './file/index.js';
 import { httpDestinationKind } from './http/index.js';
 import type { BufferConfig, RetryConfig } from './outer.js';
+import { postgresDestinationKind } from './postgres/index.js';
 import { relpDestinationKind } from './relp/index.js';
 import { StdoutDestination, stdoutDestinationSchema, type StdoutDestinationConfig } from './stdout.js';
 import { syslogDestinationKind } from './syslog/index.js';
@@ -46,6 +47,7 @@ export const DESTINATIONS: DestinationKind[] = [
   relpDestinationKind,
   httpDestinationKind,
   syslogDestinationKind,
+  postgresDestinationKind,
 ];
 
 export function destinationKind(type: string): DestinationKind | undefined {
