@@ -98,10 +98,18 @@ export class PostgresDestination implements Destination {
     let broken = false;
     try {
       const rows = this.encode(events);
-      await this.prepare(client, rows);
       if (this.lastRetention === 0 && this.cfg.retention.max_age !== undefined) await this.retention(client);
+      await this.prepare(client, rows);
       const rejected: { event: LogEvent; error: string }[] = [];
-      await this.copyOrSplit(client, events, rows, 0, events.length, rejected);
+      try {
+        await this.copyOrSplit(client, events, rows, 0, events.length, rejected);
+      } catch (e) {
+        // Another writer's retention dropped a day we thought existed: make it again, once.
+        if ((e as { code?: unknown }).code !== '23514' || rejected.length > 0) throw e;
+        this.partitions.clear();
+        await this.prepare(client, rows);
+        await this.copyOrSplit(client, events, rows, 0, events.length, rejected);
+      }
       if (rejected.length === 0) return { status: 'ok' };
       this.metrics.errors.labels({ component: this.name, stage: 'sending', error_type: 'bad_data' }).inc(rejected.length);
       return { status: 'reject', error: `PostgreSQL refused ${rejected.length} event(s): ${rejected[0]!.error}`, events: rejected.map((r) => r.event) };
