@@ -18,13 +18,22 @@ const SOURCE: EventSource = { name: 'net', transport: 'tcp', address: '10.1.2.3'
 
 /** Deterministic varied events: words from a 4,000-word vocabulary, one rare word per 10,000. */
 export function variedEvents(n: number, startMs: number, spanMs: number, seed = 1): LogEvent[] {
-  let s = seed >>> 0;
+  return variedChunk(n, startMs, spanMs, 0, n, seed);
+}
+
+let vocab: string[] | null = null;
+
+/** Events [from, from+count) of a deterministic set of `total` spread over [startMs, startMs+spanMs). */
+export function variedChunk(total: number, startMs: number, spanMs: number, from: number, count: number, seed = 1): LogEvent[] {
+  let s = (seed + from * 7919) >>> 0;
   const rnd = (): number => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 32; };
-  const vocab: string[] = [];
-  for (let i = 0; i < 4000; i++) vocab.push(crypto.createHash('md5').update(String(i)).digest('base64url').slice(0, 3 + (i % 7)).toLowerCase().replace(/[-_]/g, 'q'));
+  if (vocab === null) {
+    vocab = [];
+    for (let i = 0; i < 4000; i++) vocab.push(crypto.createHash('md5').update(String(i)).digest('base64url').slice(0, 3 + (i % 7)).toLowerCase().replace(/[-_]/g, 'q'));
+  }
   const out: LogEvent[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = new Date(startMs + Math.floor((i / n) * spanMs)).toISOString();
+  for (let i = from; i < from + count && i < total; i++) {
+    const t = new Date(startMs + Math.floor((i / total) * spanMs)).toISOString();
     const head = `<${128 + (i % 8)}>1 ${t} web-${i % 20}.example.net ${['nginx', 'sshd', 'cron', 'kernel'][i % 4]} ${1000 + (i % 5000)} - - `;
     let msg = i % 10_000 === 7 ? 'zyzzyvarare ' : '';
     while (Buffer.byteLength(head) + msg.length < 250) msg += vocab[Math.floor(rnd() ** 2 * vocab.length)] + ' ';

@@ -14,6 +14,7 @@ export const postgresDestinationSchema = z.object({
     max_age: duration().optional().describe('drop whole daily partitions whose newest possible event is older than this'),
   }).strict().prefault({}).describe('what leaves the database, whole partitions at a time'),
   pool_size: z.number().int().min(1).max(64).default(4).describe('connections to the server at most (one writes; readers share the rest)'),
+  writers: z.number().int().min(1).max(16).default(2).describe('connections one batch is written over in parallel (each part its own COPY and commit); more use more server cores'),
   batch_events: z.number().int().min(1).max(100_000).default(5000).describe('events per COPY transaction at most'),
   connect_timeout: duration().default(10_000).describe('give up a connection attempt after this long (then retry)'),
   ...outerShape,

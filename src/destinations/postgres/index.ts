@@ -60,6 +60,7 @@ export class PostgresDestination implements Destination {
   private readonly partitions = new Set<number>();
   private retentionTimer: NodeJS.Timeout | null = null;
   private lastRetention = 0;
+  private readonly jobs = new WeakMap<LogEvent[], { done: Set<number>; rejected: { event: LogEvent; error: string }[] }>();
 
   constructor(private readonly cfg: PostgresDestinationConfig, ctx: DestinationContext) {
     this.metrics = ctx.metrics;
@@ -73,7 +74,7 @@ export class PostgresDestination implements Destination {
 
   /** Connects lazily: a server that is down at start is a retry, not a config error. */
   async start(): Promise<void> {
-    this.pool = new pg.Pool({ connectionString: this.cfg.url, max: this.cfg.pool_size, connectionTimeoutMillis: this.cfg.connect_timeout, idleTimeoutMillis: 30_000 });
+    this.pool = new pg.Pool({ connectionString: this.cfg.url, max: Math.max(this.cfg.pool_size, this.cfg.writers + 1), connectionTimeoutMillis: this.cfg.connect_timeout, idleTimeoutMillis: 30_000 });
     // An idle client whose server went away emits here; the next send sees the failure.
     this.pool.on('error', (e) => this.problems.report('warn', 'idle', 'idle PostgreSQL connection lost', { error: describeError(e) }));
     if (this.cfg.retention.max_age !== undefined) {
@@ -89,37 +90,67 @@ export class PostgresDestination implements Destination {
   private async write(events: LogEvent[]): Promise<SendResult> {
     const pool = this.pool;
     if (pool === null) return { status: 'retry', error: 'not started' };
+    // What an earlier attempt at this same batch already committed (the runner retries the same array).
+    let job = this.jobs.get(events);
+    if (job === undefined) { job = { done: new Set(), rejected: [] }; this.jobs.set(events, job); }
+    const rows = this.encode(events);
+    try {
+      await this.withClient(pool, async (client) => {
+        if (this.lastRetention === 0 && this.cfg.retention.max_age !== undefined) await this.retention(client);
+        await this.prepare(client, rows);
+      });
+      // Slices COPY in parallel on their own connections: the server's work (index upkeep)
+      // then uses more than one core. Each slice commits alone; a retry skips those done.
+      const n = Math.min(this.cfg.writers, Math.ceil(events.length / 500));
+      const size = Math.ceil(events.length / n);
+      const j = job;
+      const results = await Promise.allSettled(Array.from({ length: n }, async (_, i) => {
+        if (j.done.has(i)) return;
+        await this.withClient(pool, (client) => this.copySlice(client, events, rows, i * size, Math.min(events.length, (i + 1) * size), j.rejected));
+        j.done.add(i);
+      }));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    } catch (e) {
+      if (isMissingTable(e)) { this.parentReady = false; this.partitions.clear(); }
+      return { status: 'retry', error: `${redact(this.cfg.url)}: ${describeError(e)}` };
+    }
+    this.jobs.delete(events);
+    const rejected = job.rejected;
+    if (rejected.length === 0) return { status: 'ok' };
+    this.metrics.errors.labels({ component: this.name, stage: 'sending', error_type: 'bad_data' }).inc(rejected.length);
+    return { status: 'reject', error: `PostgreSQL refused ${rejected.length} event(s): ${rejected[0]!.error}`, events: rejected.map((r) => r.event) };
+  }
+
+  private async withClient<T>(pool: pg.Pool, f: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     let client: pg.PoolClient;
     try {
       client = await pool.connect();
     } catch (e) {
-      return { status: 'retry', error: `cannot connect to ${redact(this.cfg.url)}: ${describeError(e)}` };
+      throw new Error(`cannot connect: ${describeError(e)}`, { cause: e });
     }
     let broken = false;
     try {
-      const rows = this.encode(events);
-      if (this.lastRetention === 0 && this.cfg.retention.max_age !== undefined) await this.retention(client);
-      await this.prepare(client, rows);
-      const rejected: { event: LogEvent; error: string }[] = [];
-      try {
-        await this.copyOrSplit(client, events, rows, 0, events.length, rejected);
-      } catch (e) {
-        // Another writer's retention dropped a day we thought existed: make it again, once.
-        if ((e as { code?: unknown }).code !== '23514' || rejected.length > 0) throw e;
-        this.partitions.clear();
-        await this.prepare(client, rows);
-        await this.copyOrSplit(client, events, rows, 0, events.length, rejected);
-      }
-      if (rejected.length === 0) return { status: 'ok' };
-      this.metrics.errors.labels({ component: this.name, stage: 'sending', error_type: 'bad_data' }).inc(rejected.length);
-      return { status: 'reject', error: `PostgreSQL refused ${rejected.length} event(s): ${rejected[0]!.error}`, events: rejected.map((r) => r.event) };
+      return await f(client);
     } catch (e) {
       broken = true;
-      if (isMissingTable(e)) { this.parentReady = false; this.partitions.clear(); }
-      return { status: 'retry', error: `${redact(this.cfg.url)}: ${describeError(e)}` };
+      throw e;
     } finally {
       // A client that failed mid-COPY may be in any state: do not return it to the pool.
       client.release(broken);
+    }
+  }
+
+  private async copySlice(client: pg.PoolClient, events: LogEvent[], rows: { time: number; text: string }[], from: number, to: number, rejected: { event: LogEvent; error: string }[]): Promise<void> {
+    const before = rejected.length;
+    try {
+      await this.copyOrSplit(client, events, rows, from, to, rejected);
+    } catch (e) {
+      // Another writer's retention dropped a day we thought existed: make it again, once.
+      if ((e as { code?: unknown }).code !== '23514' || rejected.length > before) throw e;
+      this.partitions.clear();
+      await this.prepare(client, rows.slice(from, to));
+      await this.copyOrSplit(client, events, rows, from, to, rejected);
     }
   }
 

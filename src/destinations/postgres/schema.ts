@@ -77,7 +77,9 @@ export async function ensureParent(client: pg.PoolClient | pg.Client, t: StoreTa
       `CREATE INDEX IF NOT EXISTS ${ev}_host ON ${ev} (lower(host))`,
       `CREATE INDEX IF NOT EXISTS ${ev}_app ON ${ev} (lower(app))`,
       t.textIndex === 'tsvector'
-        ? `CREATE INDEX IF NOT EXISTS ${ev}_words ON ${ev} USING gin (words)`
+        // A larger pending list (default 4 MB) halved the time of COPY into the GIN index here;
+        // autovacuum merges it, and a search reads at most this much unmerged.
+        ? `CREATE INDEX IF NOT EXISTS ${ev}_words ON ${ev} USING gin (words) WITH (gin_pending_list_limit = 16384)`
         : `CREATE INDEX IF NOT EXISTS ${ev}_trgm ON ${ev} USING gin (message gin_trgm_ops)`,
     ];
     for (const q of idx) await client.query(q);
