@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   SLUICE_ERR_USAGE: 'a command-line argument is wrong',
   SLUICE_ERR_SEND_CONNECT: 'sluice send could not connect (or finish the TLS handshake)',
   SLUICE_ERR_SEND_BROKEN: 'an established sluice send connection failed or was closed by the receiver',
+  SLUICE_ERR_QUERY: 'a store query cannot be parsed or would be unsafe to run',
   SLUICE_ERR_PG: 'the PostgreSQL store cannot be read or refused a statement',
 } as const;
 
