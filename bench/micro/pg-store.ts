@@ -11,7 +11,8 @@ import { copyText } from '../../src/destinations/postgres/copy.js';
 import { copyRow, eventTimeMs } from '../../src/destinations/postgres/rows.js';
 import { copyColumns, DAY_MS, ensureParent, ensurePartitions, eventsTable, type StoreTables } from '../../src/destinations/postgres/schema.js';
 import { LogEvent, type EventSource } from '../../src/event/log-event.js';
-import { messageWords, tsqueryLexeme } from '../../src/store/postgres/words.js';
+import { words as messageWords } from '../../src/store/query/words.js';
+import { tsqueryLexeme } from '../../src/store/postgres/words.js';
 
 const ADMIN = process.env.SLUICE_PG_ADMIN ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SOURCE: EventSource = { name: 'net', transport: 'tcp', address: '10.1.2.3', port: 51234, tlsPeer: null };
@@ -68,7 +69,7 @@ async function unnestAll(pool: pg.Pool, t: StoreTables, events: LogEvent[], batc
         CROSS JOIN LATERAL (SELECT string_to_array(o0, ' ') AS o) w`, [
         col((e) => new Date(eventTimeMs(e))), col((e) => new Date(e.receivedAt)), col((e) => e.hostname), col((e) => e.appname), col((e) => e.procid), col((e) => e.msgid),
         col((e) => e.facility), col((e) => e.severity), col((e) => e.source.name), col((e) => e.source.transport), col((e) => e.source.address), col((e) => e.message),
-        col((e) => e.rawBytes), col((e) => JSON.stringify({ timestamp: e.timestamp, fields: {} })), col((e) => messageWords(e.message ?? '').join(' ')),
+        col((e) => e.rawBytes), col((e) => JSON.stringify({ timestamp: e.timestamp, fields: {} })), col((e) => [...new Set(messageWords(e.message ?? ''))].join(' ')),
       ]);
     }
   } finally { c.release(); }

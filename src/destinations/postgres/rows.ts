@@ -1,7 +1,7 @@
 // Events as COPY text-format rows (tab-separated, \N for NULL) for the PostgreSQL store.
 
 import type { LogEvent } from '../../event/log-event.js';
-import { messageWords, tsvectorLiteral } from '../../store/postgres/words.js';
+import { messageTsvector } from '../../store/postgres/words.js';
 import type { StoreTables } from './schema.js';
 
 /** The event's time for ranges and partitions: its timestamp, else its receive time. */
@@ -69,6 +69,6 @@ export function copyRow(e: LogEvent, t: StoreTables, timeMs: number): string {
     + '\t' + text(message)
     + '\t' + (raw.length === 0 ? '\\N' : '\\\\x' + raw.toString('hex'))
     + '\t' + esc(restJson(e));
-  if (t.textIndex === 'tsvector') row += '\t' + esc(tsvectorLiteral(message === null ? [] : messageWords(noNul(message))));
+  if (t.textIndex === 'tsvector') row += '\t' + (message === null ? '\\N' : esc(messageTsvector(noNul(message))));
   return row + '\n';
 }

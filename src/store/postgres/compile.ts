@@ -1,82 +1,127 @@
 // The query syntax tree as a PostgreSQL WHERE clause: bound parameters only, never NULL.
 //
-// Each leaf is COALESCE(…, false) so that NOT keeps the in-memory evaluator's two-valued logic
-// (NOT host:x matches an event without a host). Bare words and prefixes on the message use the
-// word index (words, see words.ts); everything else reads columns or the event jsonb.
+// Semantics are parse.ts's (its header): message terms use the word index (`words`, a tsvector
+// of the query language's own words with their positions, see words.ts), so a word, a phrase
+// (`<->`, adjacent in order) and a prefix are exact, not approximations rechecked later.
+// Keyword fields compare their whole value lower-cased; on sd.* and fields.* an array matches
+// when any element does, booleans read as "true"/"false", null is absent. Each leaf is
+// COALESCE(…, false) so NOT keeps two-valued logic (NOT host:x matches an event without a host).
 
 import { SluiceError } from '../../errors.js';
 import type { FieldRef, Node, Scalar } from '../query/ast.js';
 import type { Params } from './sql.js';
-import { messageWords, tsqueryLexeme } from './words.js';
-
-/** Characters of a word, as PostgreSQL regular expressions spell them. */
-const W = '[[:alnum:]_]';
-const NW = '[^[:alnum:]_]';
-
-/** `s` as a literal inside a PostgreSQL ARE (a backslash before a non-alphanumeric is literal). */
-export function reEscape(s: string): string {
-  return s.replace(/[^A-Za-z0-9_\u0080-\uffff]/g, (c) => (c === ' ' ? ' ' : '\\' + c));
-}
+import { tsqueryLexeme } from './words.js';
 
 /** The name a field has in rows and facets: host, sd.ID.PARAM, fields.NAME. */
 export function fieldName(f: FieldRef): string {
   return f.kind === 'builtin' ? f.name : f.kind === 'sd' ? `sd.${f.id}.${f.param}` : `fields.${f.name}`;
 }
 
-const COLUMNS: Record<string, string> = {
-  message: 'message', host: 'host', app: 'app', procid: 'procid', msgid: 'msgid',
-  facility: 'facility', severity: 'severity', source: 'source', transport: 'transport',
+const TEXT_COLUMNS: Record<string, string> = {
+  message: 'message', host: 'host', app: 'app', procid: 'procid', msgid: 'msgid', source: 'source', transport: 'transport',
 };
 
-const NUMERIC = new Set(['facility', 'severity']);
+/** The decimal strings that compare as numbers (parse.ts NUMBER). */
+const DECIMAL = `'^-?[0-9]+(\\.[0-9]+)?$'`;
 
-/** SQL for the field's value as text (NULL when absent). */
-export function fieldText(f: FieldRef, p: Params): string {
-  if (f.kind === 'builtin') return NUMERIC.has(f.name) ? `${COLUMNS[f.name]}::text` : COLUMNS[f.name]!;
-  return `(${fieldJson(f, p)} #>> '{}')`;
-}
-
-/** SQL for the field's jsonb value (sd and fields only). */
-function fieldJson(f: FieldRef, p: Params): string {
-  if (f.kind === 'sd') return `(event->'structured_data'->${p.add(f.id, 'text')}->${p.add(f.param, 'text')})`;
-  if (f.kind === 'fields') return `(event->'fields'->${p.add(f.name, 'text')})`;
-  throw new Error('builtin field has no json value');
-}
-
-/** SQL for the field's value as a number (NULL when absent or not numeric). */
-function fieldNumber(f: FieldRef, p: Params): string {
-  if (f.kind === 'builtin' && NUMERIC.has(f.name)) return COLUMNS[f.name]!;
-  const t = fieldText(f, p);
-  return `(CASE WHEN ${t} ~ '^\\s*-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?\\s*$' THEN (${t})::numeric END)`;
-}
-
-function coalesce(sql: string): string {
-  return `COALESCE(${sql}, false)`;
-}
-
-/** A whole-word match of `value` (case-insensitive) inside the text `t`. */
-function wordRegex(value: string): string {
-  return `(^|${NW})${reEscape(value)}($|${NW})`;
+function isCode(f: FieldRef): f is { kind: 'builtin'; name: 'facility' | 'severity' } {
+  return f.kind === 'builtin' && (f.name === 'facility' || f.name === 'severity');
 }
 
 function isMessage(f: FieldRef): boolean {
   return f.kind === 'builtin' && f.name === 'message';
 }
 
-/** JS RegExp source → PostgreSQL ARE, refusing what ARE spells differently and cannot be mapped. */
-export function translateRegex(pattern: string): string {
-  if (/\(\?<[^=!]|\\k<|\\[pPu]\{|\\u[0-9a-fA-F]{4}|\(\?[a-z]/.test(pattern)) {
-    throw new SluiceError('SLUICE_ERR_PG', `the regular expression /${pattern}/ uses a construct PostgreSQL does not support (named groups, \\p{…}, \\u escapes, inline flags)`);
-  }
-  // \b (word boundary in JS) is a backspace in ARE; ARE's word boundary is \y.
-  return pattern.replace(/\\\\|\\b|\\B/g, (m) => (m === '\\b' ? '\\y' : m === '\\B' ? '\\Y' : m));
+/** jsonb of an sd or fields value (NULL when absent). */
+export function fieldJson(f: FieldRef, p: Params): string {
+  if (f.kind === 'sd') return `(event #> ${p.add(['structured_data', f.id, f.param], 'text[]')})`;
+  if (f.kind === 'fields') return `(event #> ${p.add(['fields', ...f.name.split('.')], 'text[]')})`;
+  throw new Error(`${fieldName(f)} is a column`);
 }
 
-/** A wildcard pattern (* any run, ? one character) as an ARE for a whole word or a whole value. */
-function wildcardRegex(pattern: string, word: boolean): string {
+/** The field's value for grouping: a column, or the jsonb value (NULL for JSON null); see groupValue(). */
+export function fieldGroupValue(f: FieldRef, p: Params): string {
+  if (f.kind === 'builtin') return isCode(f) ? f.name : TEXT_COLUMNS[f.name]!;
+  const j = fieldJson(f, p);
+  return `(CASE WHEN jsonb_typeof(${j}) <> 'null' THEN ${j} END)`;
+}
+
+/** A grouped value as rows and facets carry it: strings and numbers as they are, booleans as text, arrays and objects as JSON. */
+export function groupValue(v: unknown): string | number | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'string' || typeof v === 'number') return v;
+  if (typeof v === 'boolean') return String(v);
+  return JSON.stringify(v);
+}
+
+/**
+ * `pred(text, number)` over each value of the field: `text` is SQL for the value as text,
+ * `number` SQL for it as a number when it is one (a JSON number or a decimal string), else NULL.
+ */
+function anyValue(f: FieldRef, p: Params, pred: (text: string, num: string) => string): string {
+  if (isCode(f)) return `COALESCE(${pred(`${f.name}::text`, f.name)}, false)`;
+  if (f.kind === 'builtin') {
+    const c = TEXT_COLUMNS[f.name]!;
+    return `COALESCE(${pred(c, `(CASE WHEN ${c} ~ ${DECIMAL} THEN ${c}::numeric END)`)}, false)`;
+  }
+  const j = fieldJson(f, p);
+  const t = `(x #>> '{}')`;
+  const num = `(CASE WHEN jsonb_typeof(x) = 'number' THEN ${t}::numeric WHEN jsonb_typeof(x) = 'string' AND ${t} ~ ${DECIMAL} THEN ${t}::numeric END)`;
+  return `COALESCE(EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(${j}) = 'array' THEN ${j} ELSE jsonb_build_array(${j}) END) AS e(x)
+    WHERE jsonb_typeof(x) IN ('string', 'number', 'boolean') AND ${pred(t, num)}), false)`;
+}
+
+/** JS RegExp source and flags (as parse.ts admits them) → a PostgreSQL ARE with the same meaning. */
+export function translateRegex(pattern: string, flags: string): string {
   let out = '';
-  for (const c of pattern) out += c === '*' ? (word ? `${W}*` : '.*') : c === '?' ? (word ? W : '.') : reEscape(c);
-  return word ? `(^|${NW})${out}($|${NW})` : `^${out}$`;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\' && i + 1 < pattern.length) {
+      const n = pattern[i + 1]!;
+      i++;
+      if (n === 'b') out += '\\y';
+      else if (n === 'B') out += '\\Y';
+      else if (n === 'x' && /^[0-9a-fA-F]{2}$/.test(pattern.slice(i + 1, i + 3))) { out += '\\u00' + pattern.slice(i + 1, i + 3); i += 2; }
+      else if (n === 'u' && /^[0-9a-fA-F]{4}$/.test(pattern.slice(i + 1, i + 5))) { out += '\\u' + pattern.slice(i + 1, i + 5); i += 4; }
+      else if (/[dDwWsStnrfv0-9]/.test(n)) out += '\\' + n;
+      else if (/[A-Za-z]/.test(n)) throw new SluiceError('SLUICE_ERR_QUERY', `the regular expression /${pattern}/ uses \\${n}, which the PostgreSQL store cannot run`);
+      else out += '\\' + n;
+      continue;
+    }
+    if (c === '(' && pattern.startsWith('(?<', i) && !pattern.startsWith('(?<=', i) && !pattern.startsWith('(?<!', i)) {
+      const close = pattern.indexOf('>', i);
+      if (close > 0) { out += '('; i = close; continue; }
+    }
+    out += c;
+  }
+  // JS: without s, . stops at line ends; without m, ^ and $ hold only at the ends. ARE's
+  // embedded options: p = the former only, n = both, w = the latter only, none = neither.
+  const m = flags.includes('m');
+  const s = flags.includes('s');
+  const opt = !m && !s ? 'p' : m && !s ? 'n' : m && s ? 'w' : '';
+  return (opt ? `(?${opt})` : '') + out;
+}
+
+/** A keyword wildcard (* any run, ? one character, \ escapes) as an anchored ARE. */
+function wildcardRegex(pattern: string): string {
+  let out = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\' && i + 1 < pattern.length) { out += reEscape(pattern[++i]!); continue; }
+    out += c === '*' ? '.*' : c === '?' ? '.' : reEscape(c);
+  }
+  return `^${out}$`;
+}
+
+/** `s` as a literal inside an ARE (a backslash before a non-alphanumeric is literal). */
+function reEscape(s: string): string {
+  return s.replace(/[^A-Za-z0-9\u0080-\uffff]/g, (c) => '\\' + c);
+}
+
+/** Folded words (space-separated, as parse.ts gives them) as a tsquery of adjacent lexemes; the last may be a prefix. */
+function phraseQuery(value: string, lastIsPrefix: boolean): string {
+  const w = value.split(' ').filter((x) => x.length > 0);
+  return w.map((x, i) => tsqueryLexeme(x, lastIsPrefix && i === w.length - 1)).join(' <-> ');
 }
 
 export function compileNode(n: Node, p: Params): string {
@@ -85,67 +130,43 @@ export function compileNode(n: Node, p: Params): string {
     case 'and': return n.nodes.length === 0 ? 'true' : `(${n.nodes.map((x) => compileNode(x, p)).join(' AND ')})`;
     case 'or': return n.nodes.length === 0 ? 'false' : `(${n.nodes.map((x) => compileNode(x, p)).join(' OR ')})`;
     case 'not': return `(NOT ${compileNode(n.node, p)})`;
-    case 'word': return compileWord(n.field, n.value, p);
-    case 'phrase': return compilePhrase(n.field, n.value, p);
-    case 'prefix': return compilePrefix(n.field, n.value, p);
-    case 'wildcard': return coalesce(`${fieldText(n.field, p)} ~* ${p.add(wildcardRegex(n.pattern, isMessage(n.field)), 'text')}`);
-    case 'regex': return coalesce(`${fieldText(n.field, p)} ${n.flags.includes('i') ? '~*' : '~'} ${p.add(translateRegex(n.pattern), 'text')}`);
-    case 'exists': return compileExists(n.field, p);
-    case 'equals': return compileEquals(n.field, n.value, p);
-    case 'compare': return compileCompare(n.field, n.op, n.value, p);
-    case 'range': return `(${compileCompare(n.field, '>=', n.low, p)} AND ${compileCompare(n.field, '<=', n.high, p)})`;
+    case 'word':
+    case 'phrase':
+      if (isMessage(n.field)) return `COALESCE(words @@ ${p.add(phraseQuery(n.value, false), 'tsquery')}, false)`;
+      return anyValue(n.field, p, (t) => `lower(${t}) = ${p.add(n.value.toLowerCase(), 'text')}`);
+    case 'prefix':
+      if (isMessage(n.field)) return `COALESCE(words @@ ${p.add(phraseQuery(n.value, true), 'tsquery')}, false)`;
+      return anyValue(n.field, p, (t) => `starts_with(lower(${t}), ${p.add(n.value, 'text')})`);
+    case 'wildcard':
+      if (isMessage(n.field)) {
+        // Each single word of the message (the index's lexemes are exactly those words).
+        const re = `^${[...n.pattern].map((c) => (c === '*' ? '.*' : c === '?' ? '.' : reEscape(c))).join('')}$`;
+        return `COALESCE(EXISTS (SELECT 1 FROM unnest(tsvector_to_array(words)) AS w(x) WHERE x ~ ${p.add(re, 'text')}), false)`;
+      }
+      return anyValue(n.field, p, (t) => `lower(${t}) ~ ${p.add(wildcardRegex(n.pattern), 'text')}`);
+    case 'regex': {
+      const op = n.flags.includes('i') ? '~*' : '~';
+      const re = p.add(translateRegex(n.pattern, n.flags), 'text');
+      if (isMessage(n.field)) return `COALESCE(message ${op} ${re}, false)`;
+      return anyValue(n.field, p, (t) => `${t} ${op} ${re}`);
+    }
+    case 'exists':
+      if (n.field.kind === 'builtin') return `(${isCode(n.field) ? n.field.name : TEXT_COLUMNS[n.field.name]} IS NOT NULL)`;
+      return `COALESCE(jsonb_typeof(${fieldJson(n.field, p)}) <> 'null', false)`;
+    case 'equals': return compare(n.field, '=', n.value, p);
+    case 'compare': return compare(n.field, n.op, n.value, p);
+    case 'range': return `(${compare(n.field, '>=', n.low, p)} AND ${compare(n.field, '<=', n.high, p)})`;
   }
 }
 
-function compileWord(f: FieldRef, value: string, p: Params): string {
-  const words = messageWords(value);
-  if (isMessage(f) && words.length === 1 && words[0] === value.toLowerCase()) {
-    return coalesce(`words @@ ${p.add(tsqueryLexeme(words[0], false), 'tsquery')}`);
+function compare(f: FieldRef, op: '=' | '<' | '<=' | '>' | '>=', v: Scalar, p: Params): string {
+  if (typeof v === 'number') {
+    const x = p.add(v, 'numeric');
+    return anyValue(f, p, (_t, num) => `${num} ${op} ${x}`);
   }
-  if (isMessage(f)) return compilePhrase(f, value, p);
-  return coalesce(`${fieldText(f, p)} ~* ${p.add(wordRegex(value), 'text')}`);
-}
-
-function compilePhrase(f: FieldRef, value: string, p: Params): string {
-  const words = messageWords(value);
-  const re = words.length === 0 ? reEscape(value) : `(^|${NW})${words.map(reEscape).join(`${NW}+`)}($|${NW})`;
-  const check = `${fieldText(f, p)} ~* ${p.add(re, 'text')}`;
-  if (!isMessage(f) || words.length === 0) return coalesce(check);
-  // The word index narrows the rows; the regex checks order and adjacency.
-  const tsq = words.map((w) => tsqueryLexeme(w, false)).join(' & ');
-  return coalesce(`(words @@ ${p.add(tsq, 'tsquery')} AND ${check})`);
-}
-
-function compilePrefix(f: FieldRef, value: string, p: Params): string {
-  if (isMessage(f)) {
-    const lower = value.toLowerCase();
-    const words = messageWords(lower);
-    if (words.length === 1 && words[0] === lower) return coalesce(`words @@ ${p.add(tsqueryLexeme(lower, true), 'tsquery')}`);
-    return coalesce(`message ~* ${p.add(`(^|${NW})${reEscape(value)}`, 'text')}`);
-  }
-  return coalesce(`starts_with(lower(${fieldText(f, p)}), ${p.add(value.toLowerCase(), 'text')})`);
-}
-
-function compileExists(f: FieldRef, p: Params): string {
-  if (f.kind === 'builtin') return `(${COLUMNS[f.name]} IS NOT NULL)`;
-  if (f.kind === 'sd') return coalesce(`(event->'structured_data'->${p.add(f.id, 'text')}) ? ${p.add(f.param, 'text')}`);
-  return coalesce(`(event->'fields') ? ${p.add(f.name, 'text')}`);
-}
-
-function compileEquals(f: FieldRef, v: Scalar, p: Params): string {
-  if (f.kind === 'builtin' && NUMERIC.has(f.name)) {
-    return typeof v === 'number' ? coalesce(`${COLUMNS[f.name]} = ${p.add(v, 'int')}`) : 'false';
-  }
-  if (f.kind === 'builtin' && (f.name === 'host' || f.name === 'app')) {
-    // lower(host)/lower(app) are indexed.
-    return coalesce(`lower(${COLUMNS[f.name]}) = ${p.add(String(v).toLowerCase(), 'text')}`);
-  }
-  const text = `lower(${fieldText(f, p)}) = ${p.add(String(v).toLowerCase(), 'text')}`;
-  if (typeof v === 'number') return coalesce(`(${fieldNumber(f, p)} = ${p.add(v, 'numeric')} OR ${text})`);
-  return coalesce(text);
-}
-
-function compileCompare(f: FieldRef, op: '<' | '<=' | '>' | '>=', v: Scalar, p: Params): string {
-  if (typeof v === 'number') return coalesce(`${fieldNumber(f, p)} ${op} ${p.add(v, 'numeric')}`);
-  return coalesce(`${fieldText(f, p)} COLLATE "C" ${op} ${p.add(v, 'text')}`);
+  const x = p.add(v, 'text');
+  // host and app equality reads the lower(host)/lower(app) indexes.
+  if (op === '=' && f.kind === 'builtin' && !isCode(f)) return `COALESCE(lower(${TEXT_COLUMNS[f.name]}) = ${x}, false)`;
+  if (isCode(f)) return 'false';
+  return anyValue(f, p, (t) => `lower(${t}) COLLATE "C" ${op} ${x}`);
 }

@@ -12,7 +12,7 @@ import type { EventJson } from '../../event/log-event.js';
 import { describeError, SluiceError } from '../../errors.js';
 import type { FieldRef, Query } from '../query/ast.js';
 import type { AggregateResult, AggregateRow, FacetValue, HitBucket, Notice, SearchRequest, SearchResult, StoredEvent, StoreReader, TimeRange } from '../types.js';
-import { compileNode, fieldName, fieldText } from './compile.js';
+import { compileNode, fieldGroupValue, fieldName, groupValue } from './compile.js';
 import { Params } from './sql.js';
 
 export interface PgStoreReaderOptions {
@@ -205,19 +205,15 @@ export class PgStoreReader implements StoreReader {
       else if (pipe.kind === 'top') { by = [pipe.field]; top = pipe.n; }
       else limit = limit === null ? pipe.n : Math.min(limit, pipe.n);
     }
-    const cols = by.map((f, i) => `${fieldText(f, p)} AS k${i}`);
+    const cols = by.map((f, i) => `${fieldGroupValue(f, p)} AS k${i}`);
     const group = by.length > 0 ? ` GROUP BY ${by.map((_, i) => `k${i}`).join(', ')}` : '';
     const n = top !== null && limit !== null ? Math.min(top, limit) : top ?? limit;
     const order = ` ORDER BY count DESC${by.map((_, i) => `, k${i} NULLS LAST`).join('')}`;
     const sql = `SELECT ${[...cols, 'count(*)::bigint AS count'].join(', ')} FROM ${this.table} WHERE ${where}${group}${order}${n !== null ? ` LIMIT ${p.add(n, 'int')}` : ''}`;
-    const rows = await this.grouped<Record<string, string | null>>(query, sql, p, notices);
-    const numeric = by.map((f) => f.kind === 'builtin' && (f.name === 'facility' || f.name === 'severity'));
+    const rows = await this.grouped<Record<string, unknown>>(query, sql, p, notices);
     const out: AggregateRow[] = rows.map((r) => {
       const row: Record<string, string | number | null> = {};
-      by.forEach((f, i) => {
-        const v = r[`k${i}`] ?? null;
-        row[fieldName(f)] = v !== null && numeric[i] ? Number(v) : v;
-      });
+      by.forEach((f, i) => { row[fieldName(f)] = groupValue(r[`k${i}`]); });
       row.count = Number(r.count);
       return row as AggregateRow;
     });
@@ -251,10 +247,9 @@ export class PgStoreReader implements StoreReader {
     for (const f of fields) {
       const p = new Params();
       const where = this.where(query, range, p);
-      const sql = `SELECT ${fieldText(f, p)} AS v, count(*)::bigint AS n FROM ${this.table} WHERE ${where} GROUP BY v ORDER BY n DESC, v NULLS LAST LIMIT ${p.add(Math.max(0, limit), 'int')}`;
-      const rows = await this.grouped<{ v: string | null; n: string }>(query, sql, p, notices);
-      const numeric = f.kind === 'builtin' && (f.name === 'facility' || f.name === 'severity');
-      facets.set(fieldName(f), rows.map((r) => ({ value: r.v !== null && numeric ? Number(r.v) : r.v, count: Number(r.n) })));
+      const sql = `SELECT ${fieldGroupValue(f, p)} AS v, count(*)::bigint AS n FROM ${this.table} WHERE ${where} GROUP BY v ORDER BY n DESC, v NULLS LAST LIMIT ${p.add(Math.max(0, limit), 'int')}`;
+      const rows = await this.grouped<{ v: unknown; n: string }>(query, sql, p, notices);
+      facets.set(fieldName(f), rows.map((r) => ({ value: groupValue(r.v), count: Number(r.n) })));
     }
     return { facets, notices };
   }

@@ -1,27 +1,44 @@
-// The words of a message as the query language sees them, for the PostgreSQL word index.
+// The word index of the PostgreSQL store: the query language's own words (query/words.ts), with positions.
 //
-// The index column holds exactly these words (lower-cased), not PostgreSQL's own text parser's
-// tokens: its parser keeps "/usr/bin/sshd" or "a@b.org" as one token, so a search for the
-// bare word `sshd` would miss rows the in-memory matcher finds.
+// The `words` column holds exactly the words the in-memory evaluator sees (lower-cased runs of
+// letters and digits, FTS5 unicode61), not PostgreSQL's text-search parser's tokens: that parser
+// keeps "/usr/bin/sshd" or "a@b.org" as one token, so the bare word `sshd` would miss rows.
+// Positions (the word's index in the message, 1-based) make phrases exact with `<->`.
 
-const WORD = /[\p{L}\p{N}_]+/gu;
+import { words } from '../query/words.js';
 
-/** The lower-cased words of `text` (repeats kept: the tsvector input folds them). */
-export function messageWords(text: string): string[] {
-  const lower = text.toLowerCase();
-  // ASCII fast path (most syslog): then \p{L}\p{N} are just letters and digits.
-  if (!NON_ASCII.test(lower)) return lower.match(ASCII_WORD) ?? [];
-  return lower.match(WORD) ?? [];
+/** tsvector bounds (PostgreSQL): positions up to 16383, 256 per lexeme, 1 MB per value. */
+const MAX_POS = 16383;
+const MAX_POSITIONS = 256;
+const MAX_LEXEME_CHARS = 256 * 1024;
+
+/**
+ * A tsvector literal of the message's words with positions. Past the bounds above words are
+ * left out of the index (the message itself is stored whole): a phrase that starts after the
+ * 16,383rd word, or a word first seen after 256 KiB of distinct words, is not found.
+ */
+export function messageTsvector(message: string): string {
+  const ws = words(message);
+  const at = new Map<string, number[]>();
+  let chars = 0;
+  for (let i = 0; i < ws.length && i < MAX_POS; i++) {
+    const w = ws[i]!;
+    const list = at.get(w);
+    if (list !== undefined) { if (list.length < MAX_POSITIONS) list.push(i + 1); continue; }
+    if (chars + w.length > MAX_LEXEME_CHARS) continue;
+    chars += w.length;
+    at.set(w, [i + 1]);
+  }
+  let out = '';
+  for (const [w, pos] of at) {
+    if (out.length > 0) out += ' ';
+    // Words hold no quote or backslash (they are letters and digits), so no escaping.
+    out += "'" + w + "':" + pos.join(',');
+  }
+  return out;
 }
 
-const NON_ASCII = /[^\x00-\x7f]/;
-const ASCII_WORD = /[a-z0-9_]+/g;
-/** A tsvector literal of messageWords() output (which holds no quote or backslash to escape). */
-export function tsvectorLiteral(words: string[]): string {
-  return words.length === 0 ? '' : "'" + words.join("' '") + "'";
-}
-
-/** A tsquery lexeme for one word, optionally as a prefix. */
+/** A tsquery lexeme for one folded word, optionally as a prefix. */
 export function tsqueryLexeme(word: string, prefix: boolean): string {
   return "'" + word.replace(/\\/g, '\\\\').replace(/'/g, "''") + "'" + (prefix ? ':*' : '');
 }
