@@ -18,6 +18,8 @@ export interface BareValue {
 export interface QuotedValue {
   kind: 'quoted';
   text: string;
+  /** Written "…"* : a prefix (of the last word on the message, of the whole value elsewhere). */
+  prefix: boolean;
   pos: number;
 }
 
@@ -194,8 +196,9 @@ export class Lexer {
     while (i < s.length) {
       const c = s[i]!;
       if (c === '"') {
-        this.i = i + 1;
-        return { kind: 'quoted', text, pos };
+        const prefix = s[i + 1] === '*' && (i + 2 >= s.length || endsBare(s[i + 2]!));
+        this.i = i + (prefix ? 2 : 1);
+        return { kind: 'quoted', text, prefix, pos };
       }
       if (c === '\\' && (s[i + 1] === '"' || s[i + 1] === '\\')) {
         text += s[i + 1];

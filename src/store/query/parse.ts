@@ -10,8 +10,8 @@
 //   unicode61 remove_diacritics 0). A bare word or "quoted phrase" searches `message`: one word
 //   → `word` (a whole word, case-insensitive), several (`web-01`, `10.0.0.1`, "disk full") →
 //   `phrase` (those words adjacent, in order). Node values are the folded words joined by one
-//   space. `word*` → `prefix` (the last word is a prefix: `web-0*` is "web" then a word starting
-//   with "0", as FTS5's "web 0"*). `*`/`?` anywhere else → `wildcard`, matched against each single
+//   space. `word*` and `"a phrase"*` → `prefix` (the last word is a prefix: `web-0*` is "web"
+//   then a word starting with "0", as FTS5's "web 0"*). `*`/`?` anywhere else → `wildcard`, matched against each single
 //   word of the message (so the pattern may hold only letters, digits, * and ?). A text without
 //   letters or digits (`--`, `"..."`) is an error, not a silent match-all.
 // - Keyword fields: every field but `message` is a keyword field: host, app, procid, msgid,
@@ -19,7 +19,7 @@
 //   dot splits ID from PARAM, both case-sensitive), fields.NAME (NAME case-sensitive; dots walk
 //   into nested objects: fields.rule.id). On them `field:value` and `field:"a value"` are
 //   `equals` on the whole value, case-insensitive (value lower-cased with toLowerCase());
-//   `field:pre*` is `prefix` of the whole value; other wildcards are `wildcard` on the whole
+//   `field:pre*` and `field:"pre fix"*` are `prefix` of the whole value; other wildcards are `wildcard` on the whole
 //   value; `field:/re/` tests the whole value (unanchored unless the pattern anchors it).
 //   On fields.NAME (and sd values) an array matches when any element does; booleans compare
 //   as "true"/"false"; null counts as absent.
@@ -265,6 +265,7 @@ class Parser {
     if (v.kind === 'quoted') {
       const w = words(v.text);
       if (w.length === 0) this.fail(v.pos, 'this phrase has no letters or digits to search for');
+      if (v.prefix) return { kind: 'prefix', field, value: w.join(' ') };
       return w.length === 1 ? { kind: 'word', field, value: w[0]! } : { kind: 'phrase', field, value: w.join(' ') };
     }
     if (v.wild.length === 1 && v.wild[0] === 0 && v.text === '*') {
@@ -313,6 +314,7 @@ class Parser {
   }
 
   private code(name: 'severity' | 'facility', v: BareValue | QuotedValue): number {
+    if (v.kind === 'quoted' && v.prefix) this.fail(v.pos, `${name} takes a name or number, not a prefix`);
     const code = name === 'severity' ? severityCode(v.text) : facilityCode(v.text);
     if (code === undefined) {
       const guess = closest(v.text, name === 'severity' ? SEVERITY_WORDS : FACILITY_WORDS);
@@ -325,7 +327,8 @@ class Parser {
   private keywordTerm(field: FieldRef, v: TermValue): Node {
     if (v.kind === 'regex') return this.regex(field, v.pattern, v.flags, v.pos);
     if (v.kind === 'range') return this.range(field, v);
-    if (v.kind === 'quoted' || v.wild.length === 0) return { kind: 'equals', field, value: v.text.toLowerCase() };
+    if (v.kind === 'quoted') return { kind: v.prefix ? 'prefix' : 'equals', field, value: v.text.toLowerCase() };
+    if (v.wild.length === 0) return { kind: 'equals', field, value: v.text.toLowerCase() };
     if (v.text === '*') return { kind: 'exists', field };
     if (v.wild.length === 1 && v.wild[0] === v.text.length - 1 && v.text.endsWith('*')) {
       return { kind: 'prefix', field, value: v.text.slice(0, -1).toLowerCase() };
@@ -342,6 +345,7 @@ class Parser {
   }
 
   private scalar(field: FieldRef, v: BareValue | QuotedValue): Scalar {
+    if (v.kind === 'quoted' && v.prefix) this.fail(v.pos, 'a comparison or range takes a value, not a prefix');
     if (field.kind === 'builtin' && (field.name === 'severity' || field.name === 'facility')) return this.code(field.name, v);
     if (v.kind === 'bare' && NUMBER.test(v.text)) return Number(v.text);
     return v.text.toLowerCase();

@@ -73,6 +73,9 @@ describe('words and phrases', () => {
   it('prefixes: word* and a phrase whose last word is a prefix', () => {
     assert.deepEqual(filter('fail*'), { kind: 'prefix', field: MSG, value: 'fail' });
     assert.deepEqual(filter('web-0*'), { kind: 'prefix', field: MSG, value: 'web 0' });
+    assert.deepEqual(filter('"Disk fu"*'), { kind: 'prefix', field: MSG, value: 'disk fu' });
+    assert.deepEqual(filter('host:"Web 0"*'), { kind: 'prefix', field: b('host'), value: 'web 0' });
+    assert.deepEqual(filter('"disk fu" *'), phrase('disk fu'), 'a star after a space is no prefix');
     assert.equal(parseQuery('fail*').scans, false);
   });
 
