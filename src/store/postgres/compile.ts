@@ -9,13 +9,11 @@
 
 import { SluiceError } from '../../errors.js';
 import type { FieldRef, Node, Scalar } from '../query/ast.js';
+import { fieldName } from '../query/parse.js';
 import type { Params } from './sql.js';
 import { tsqueryLexeme } from './words.js';
 
-/** The name a field has in rows and facets: host, sd.ID.PARAM, fields.NAME. */
-export function fieldName(f: FieldRef): string {
-  return f.kind === 'builtin' ? f.name : f.kind === 'sd' ? `sd.${f.id}.${f.param}` : `fields.${f.name}`;
-}
+export { fieldName } from '../query/parse.js';
 
 const TEXT_COLUMNS: Record<string, string> = {
   message: 'message', host: 'host', app: 'app', procid: 'procid', msgid: 'msgid', source: 'source', transport: 'transport',
@@ -35,15 +33,27 @@ function isMessage(f: FieldRef): boolean {
 /** jsonb of an sd or fields value (NULL when absent). */
 export function fieldJson(f: FieldRef, p: Params): string {
   if (f.kind === 'sd') return `(event #> ${p.add(['structured_data', f.id, f.param], 'text[]')})`;
-  if (f.kind === 'fields') return `(event #> ${p.add(['fields', ...f.name.split('.')], 'text[]')})`;
+  // match.ts fieldValue: the key as written when it exists, else the dotted path.
+  if (f.kind === 'fields') {
+    const direct = `(event->'fields'->${p.add(f.name, 'text')})`;
+    return f.name.includes('.') ? `COALESCE(${direct}, event #> ${p.add(['fields', ...f.name.split('.')], 'text[]')})` : direct;
+  }
   throw new Error(`${fieldName(f)} is a column`);
 }
 
-/** The field's value for grouping: a column, or the jsonb value (NULL for JSON null); see groupValue(). */
-export function fieldGroupValue(f: FieldRef, p: Params): string {
-  if (f.kind === 'builtin') return isCode(f) ? f.name : TEXT_COLUMNS[f.name]!;
+/**
+ * The field's value as a group key (pipes.ts: absent = null; booleans group with their text,
+ * as groupValue makes them "true"/"false"), and the ORDER BY terms for a key column `alias`:
+ * numbers ascending, then strings in code point order, null last (compareGroupValue).
+ */
+export function fieldGroupKey(f: FieldRef, p: Params): { expr: string; order: (alias: string) => string } {
+  if (isCode(f)) return { expr: f.name, order: (a) => `${a} NULLS LAST` };
+  if (f.kind === 'builtin') return { expr: TEXT_COLUMNS[f.name]!, order: (a) => `${a} COLLATE "C" NULLS LAST` };
   const j = fieldJson(f, p);
-  return `(CASE WHEN jsonb_typeof(${j}) <> 'null' THEN ${j} END)`;
+  return {
+    expr: `(CASE jsonb_typeof(${j}) WHEN 'null' THEN NULL WHEN 'boolean' THEN to_jsonb(${j} #>> '{}') ELSE ${j} END)`,
+    order: (a) => `(${a} IS NULL), (jsonb_typeof(${a}) <> 'number'), (CASE WHEN jsonb_typeof(${a}) = 'number' THEN (${a} #>> '{}')::numeric END), (CASE WHEN jsonb_typeof(${a}) = 'string' THEN ${a} #>> '{}' ELSE ${a}::text END) COLLATE "C"`,
+  };
 }
 
 /** A grouped value as rows and facets carry it: strings and numbers as they are, booleans as text, arrays and objects as JSON. */
@@ -55,20 +65,21 @@ export function groupValue(v: unknown): string | number | null {
 }
 
 /**
- * `pred(text, number)` over each value of the field: `text` is SQL for the value as text,
- * `number` SQL for it as a number when it is one (a JSON number or a decimal string), else NULL.
+ * `pred(text, number, isString)` over each value of the field (an array's elements, or the value):
+ * `text` is SQL for the value as text, `number` for it as a number when it is one (a number or
+ * a decimal string, else NULL), `isString` whether it is a string (match.ts asText/asNumber).
  */
-function anyValue(f: FieldRef, p: Params, pred: (text: string, num: string) => string): string {
-  if (isCode(f)) return `COALESCE(${pred(`${f.name}::text`, f.name)}, false)`;
+function anyValue(f: FieldRef, p: Params, pred: (text: string, num: string, isString: string, isNumber: string) => string): string {
+  if (isCode(f)) return `COALESCE(${pred(`${f.name}::text`, f.name, 'false', 'true')}, false)`;
   if (f.kind === 'builtin') {
     const c = TEXT_COLUMNS[f.name]!;
-    return `COALESCE(${pred(c, `(CASE WHEN ${c} ~ ${DECIMAL} THEN ${c}::numeric END)`)}, false)`;
+    return `COALESCE(${pred(c, `(CASE WHEN ${c} ~ ${DECIMAL} THEN ${c}::numeric END)`, 'true', 'false')}, false)`;
   }
   const j = fieldJson(f, p);
   const t = `(x #>> '{}')`;
   const num = `(CASE WHEN jsonb_typeof(x) = 'number' THEN ${t}::numeric WHEN jsonb_typeof(x) = 'string' AND ${t} ~ ${DECIMAL} THEN ${t}::numeric END)`;
   return `COALESCE(EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(${j}) = 'array' THEN ${j} ELSE jsonb_build_array(${j}) END) AS e(x)
-    WHERE jsonb_typeof(x) IN ('string', 'number', 'boolean') AND ${pred(t, num)}), false)`;
+    WHERE jsonb_typeof(x) IN ('string', 'number', 'boolean') AND ${pred(t, num, `jsonb_typeof(x) = 'string'`, `jsonb_typeof(x) = 'number'`)}), false)`;
 }
 
 /** JS RegExp source and flags (as parse.ts admits them) → a PostgreSQL ARE with the same meaning. */
@@ -159,14 +170,22 @@ export function compileNode(n: Node, p: Params): string {
   }
 }
 
+const DECIMAL_JS = /^-?\d+(\.\d+)?$/;
+
+/** match.ts equalsValue / compareValue. */
 function compare(f: FieldRef, op: '=' | '<' | '<=' | '>' | '>=', v: Scalar, p: Params): string {
   if (typeof v === 'number') {
     const x = p.add(v, 'numeric');
     return anyValue(f, p, (_t, num) => `${num} ${op} ${x}`);
   }
   const x = p.add(v, 'text');
-  // host and app equality reads the lower(host)/lower(app) indexes.
-  if (op === '=' && f.kind === 'builtin' && !isCode(f)) return `COALESCE(lower(${TEXT_COLUMNS[f.name]}) = ${x}, false)`;
-  if (isCode(f)) return 'false';
-  return anyValue(f, p, (t) => `lower(${t}) COLLATE "C" ${op} ${x}`);
+  if (op === '=') {
+    // host and app equality reads the lower(host)/lower(app) indexes.
+    if (f.kind === 'builtin' && !isCode(f)) return `COALESCE(lower(${TEXT_COLUMNS[f.name]}) = ${x}, false)`;
+    // A number in the event also equals a decimal text of the same value (5 = "5.0").
+    const n = DECIMAL_JS.test(v) ? p.add(v, 'numeric') : null;
+    return anyValue(f, p, (t, num, _isString, isNumber) => `(lower(${t}) = ${x}${n !== null ? ` OR (${isNumber} AND ${num} = ${n})` : ''})`);
+  }
+  // Text order holds between strings only.
+  return anyValue(f, p, (t, _num, isString) => `(${isString} AND lower(${t}) COLLATE "C" ${op} ${x})`);
 }

@@ -12,7 +12,7 @@ import type { EventJson } from '../../event/log-event.js';
 import { describeError, SluiceError } from '../../errors.js';
 import type { FieldRef, Query } from '../query/ast.js';
 import type { AggregateResult, AggregateRow, FacetValue, HitBucket, Notice, SearchRequest, SearchResult, StoredEvent, StoreReader, TimeRange } from '../types.js';
-import { compileNode, fieldGroupValue, fieldName, groupValue } from './compile.js';
+import { compileNode, fieldGroupKey, fieldName, groupValue } from './compile.js';
 import { Params } from './sql.js';
 
 export interface PgStoreReaderOptions {
@@ -196,19 +196,22 @@ export class PgStoreReader implements StoreReader {
   async aggregate(query: Query, range: TimeRange): Promise<AggregateResult> {
     const notices: Notice[] = [];
     const p = new Params();
-    const where = this.where(query, range, p);
+    let where = this.where(query, range, p);
     let by: FieldRef[] = [];
     let top: number | null = null;
     let limit: number | null = null;
     for (const pipe of query.pipes) {
       if (pipe.kind === 'stats') by = pipe.by;
       else if (pipe.kind === 'top') { by = [pipe.field]; top = pipe.n; }
-      else limit = limit === null ? pipe.n : Math.min(limit, pipe.n);
+      else if (pipe.kind === 'limit' && (top !== null || by.length > 0 || query.pipes.some((x) => x.kind === 'stats'))) limit = pipe.n;
     }
-    const cols = by.map((f, i) => `${fieldGroupValue(f, p)} AS k${i}`);
+    const keys = by.map((f) => fieldGroupKey(f, p));
+    // top counts only events that have the field (pipes.ts).
+    if (top !== null) where += ` AND ${keys[0]!.expr} IS NOT NULL`;
+    const cols = keys.map((k, i) => `${k.expr} AS k${i}`);
     const group = by.length > 0 ? ` GROUP BY ${by.map((_, i) => `k${i}`).join(', ')}` : '';
     const n = top !== null && limit !== null ? Math.min(top, limit) : top ?? limit;
-    const order = ` ORDER BY count DESC${by.map((_, i) => `, k${i} NULLS LAST`).join('')}`;
+    const order = by.length > 0 ? ` ORDER BY count DESC, ${keys.map((k, i) => k.order(`k${i}`)).join(', ')}` : '';
     const sql = `SELECT ${[...cols, 'count(*)::bigint AS count'].join(', ')} FROM ${this.table} WHERE ${where}${group}${order}${n !== null ? ` LIMIT ${p.add(n, 'int')}` : ''}`;
     const rows = await this.grouped<Record<string, unknown>>(query, sql, p, notices);
     const out: AggregateRow[] = rows.map((r) => {
@@ -245,11 +248,12 @@ export class PgStoreReader implements StoreReader {
     const notices: Notice[] = [];
     const facets = new Map<string, FacetValue[]>();
     for (const f of fields) {
-      const p = new Params();
-      const where = this.where(query, range, p);
-      const sql = `SELECT ${fieldGroupValue(f, p)} AS v, count(*)::bigint AS n FROM ${this.table} WHERE ${where} GROUP BY v ORDER BY n DESC, v NULLS LAST LIMIT ${p.add(Math.max(0, limit), 'int')}`;
-      const rows = await this.grouped<{ v: unknown; n: string }>(query, sql, p, notices);
-      facets.set(fieldName(f), rows.map((r) => ({ value: groupValue(r.v), count: Number(r.n) })));
+      // A facet is `| top limit field` over the query (non-null values, same order).
+      const q: Query = { ...query, pipes: [{ kind: 'top', n: Math.max(1, Math.min(limit, 10_000)), field: f }] };
+      const r = await this.aggregate(q, range);
+      notices.push(...r.notices);
+      const name = fieldName(f);
+      facets.set(name, r.rows.map((row) => ({ value: row[name] ?? null, count: row.count })));
     }
     return { facets, notices };
   }
