@@ -212,7 +212,8 @@ export class PgStoreReader implements StoreReader {
     const group = by.length > 0 ? ` GROUP BY ${by.map((_, i) => `k${i}`).join(', ')}` : '';
     const n = top !== null && limit !== null ? Math.min(top, limit) : top ?? limit;
     const order = by.length > 0 ? ` ORDER BY count DESC, ${keys.map((k, i) => k.order(`k${i}`)).join(', ')}` : '';
-    const sql = `SELECT ${[...cols, 'count(*)::bigint AS count'].join(', ')} FROM ${this.table} WHERE ${where}${group}${order}${n !== null ? ` LIMIT ${p.add(n, 'int')}` : ''}`;
+    // Grouped in a subquery so that ORDER BY can use the keys inside expressions.
+    const sql = `SELECT * FROM (SELECT ${[...cols, 'count(*)::bigint AS count'].join(', ')} FROM ${this.table} WHERE ${where}${group}) g${order}${n !== null ? ` LIMIT ${p.add(n, 'int')}` : ''}`;
     const rows = await this.grouped<Record<string, unknown>>(query, sql, p, notices);
     const out: AggregateRow[] = rows.map((r) => {
       const row: Record<string, string | number | null> = {};
