@@ -118,6 +118,32 @@ function cpuSeconds(pid: number): number {
   } catch { return 0; }
 }
 
+function statFields(pid: number): string[] | null {
+  try { return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' '); } catch { return null; }
+}
+
+/**
+ * CPU seconds the PostgreSQL server has used: the postmaster with its reaped children
+ * (cutime/cstime: backends that ended) plus the children still running.
+ */
+function serverCpuSeconds(postmaster: number): number {
+  const f = statFields(postmaster);
+  if (f === null) return 0;
+  let ticks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const c = statFields(Number(d));
+    if (c !== null && Number(c[1]) === postmaster) ticks += Number(c[11]) + Number(c[12]);
+  }
+  return ticks / 100;
+}
+
+async function postmasterPid(): Promise<number> {
+  const backend = await admin(async (c) => Number((await c.query('SELECT pg_backend_pid() AS p')).rows[0].p));
+  const f = statFields(backend);
+  return f ? Number(f[1]) : 0;
+}
+
 function dirBytes(dir: string): number {
   let n = 0;
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -145,13 +171,14 @@ export interface IngestRow {
   eventsPerSecond: number;
   bytesPerEvent: number | null;
   cpuSeconds: number;
+  serverCpuSeconds: number;
   note: string;
 }
 
 interface Counter { count(): Promise<number>; bytes(): Promise<number | null>; cleanup(): Promise<void> }
 
 /** One ingest run of one receiver; null with a reason when it cannot run here. */
-async function ingestOne(r: Receiver, rep: number, count: number, peers: Peers, baseBytes: number): Promise<IngestRow | string> {
+async function ingestOne(r: Receiver, rep: number, count: number, peers: Peers, baseBytes: number, postmaster: number): Promise<IngestRow | string> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), `sluice-store-bench-${r}-`));
   const data = path.join(work, 'data');
   fs.mkdirSync(data);
@@ -222,6 +249,7 @@ async function ingestOne(r: Receiver, rep: number, count: number, peers: Peers, 
       if (!(await waitListen(port, proc, 20_000))) return `FAILED: ${r} did not listen on ${port} (log: ${fs.readFileSync(path.join(work, 'daemon.log'), 'utf8').slice(-300)})`;
       await sleep(300);
       const cpu0 = cpuSeconds(proc.pid!);
+      const server0 = serverCpuSeconds(postmaster);
       const sendArgs = peers.loggen
         ? [peers.loggen, '-i', '-S', '-P', '-F', '-s', String(MSG_SIZE), '-n', String(count), '-r', '1000000000', '-I', String(MAX_SEND_S), '127.0.0.1', String(port)]
         : ['node', bin, 'send', '-n', String(count), '-s', String(MSG_SIZE), '-d', String(MAX_SEND_S), '--no-progress', '--hostname', 'localhost', '--appname', 'prg00000', '--framing', 'lf', `tcp://127.0.0.1:${port}`];
@@ -245,6 +273,7 @@ async function ingestOne(r: Receiver, rep: number, count: number, peers: Peers, 
       }
       if (!senderDone) { sender.kill('SIGTERM'); }
       const cpu = cpuSeconds(proc.pid!) - cpu0;
+      const serverCpu = serverCpuSeconds(postmaster) - server0;
       const m = /count=(\d+)/.exec(senderOut.split('\n').reverse().find((l) => l.includes('count=')) ?? '') ?? /sent (\d+) messages/.exec(senderOut);
       const sent = m ? Number(m[1]) : count;
       // From the first stored row to the last: the first poll that saw rows stands for the start.
@@ -256,6 +285,7 @@ async function ingestOne(r: Receiver, rep: number, count: number, peers: Peers, 
         eventsPerSecond: secs > 0 ? Math.round(last / secs) : 0,
         bytesPerEvent: bytes !== null && last > 0 ? Math.round(bytes / last) : null,
         cpuSeconds: +cpu.toFixed(1),
+        serverCpuSeconds: +serverCpu.toFixed(1),
         note: last < sent ? `${sent - last} of ${sent} not stored within the bound` : '',
       };
     } finally {
@@ -347,23 +377,24 @@ export async function main(argv: string[]): Promise<number> {
     const base = await withDb(emptyDb, async (c) => Number((await c.query('SELECT pg_database_size(current_database()) AS s')).rows[0].s));
     await dropDb(emptyDb);
     const rows: IngestRow[] = [];
+    const postmaster = await postmasterPid();
     const notes: string[] = [];
     for (let rep = 1; rep <= reps; rep++) {
       for (const r of recv) {
         say(`${r} rep ${rep}: ${count} messages`);
-        const row = await ingestOne(r, rep, count, peers, base);
+        const row = await ingestOne(r, rep, count, peers, base, postmaster);
         if (typeof row === 'string') { say(`${r}: ${row}`); if (rep === 1) notes.push(`- ${r}: ${row}`); continue; }
-        say(`${r} rep ${rep}: ${row.eventsPerSecond} events/s, ${row.stored}/${row.sent} stored, ${row.bytesPerEvent ?? '?'} B/event, cpu ${row.cpuSeconds}s`);
+        say(`${r} rep ${rep}: ${row.eventsPerSecond} events/s, ${row.stored}/${row.sent} stored, ${row.bytesPerEvent ?? '?'} B/event, cpu ${row.cpuSeconds}s, server cpu ${row.serverCpuSeconds}s`);
         rows.push(row);
       }
     }
     const best = (r: Receiver): IngestRow | undefined => rows.filter((x) => x.receiver === r).sort((a, b) => b.eventsPerSecond - a.eventsPerSecond)[0];
     const peerBest = Math.max(best('rsyslog-ompgsql')?.eventsPerSecond ?? 0, best('syslog-ng-sql')?.eventsPerSecond ?? 0);
     lines.push(`### Store ingest: TCP (${MSG_SIZE}-byte RFC 5424, ${peers.loggen ? 'loggen' : 'sluice send'}, one connection) → store, ${count} messages, best of ${reps}`, '');
-    lines.push(table(['receiver', 'events/s', 'stored/sent', 'seconds', 'disk bytes/event', 'receiver CPU s', `× faster peer`, 'note'],
-      recv.map((r) => best(r)).filter((x): x is IngestRow => x !== undefined).map((x) => [x.receiver, x.eventsPerSecond, `${x.stored}/${x.sent}`, x.seconds, x.bytesPerEvent, x.cpuSeconds,
+    lines.push(table(['receiver', 'events/s', 'stored/sent', 'seconds', 'disk bytes/event', 'receiver CPU s', 'PostgreSQL CPU s', `× faster peer`, 'note'],
+      recv.map((r) => best(r)).filter((x): x is IngestRow => x !== undefined).map((x) => [x.receiver, x.eventsPerSecond, `${x.stored}/${x.sent}`, x.seconds, x.bytesPerEvent, x.cpuSeconds, x.receiver === 'sluice-store' ? null : x.serverCpuSeconds,
         peerBest > 0 && x.receiver.startsWith('sluice') ? (x.eventsPerSecond / peerBest).toFixed(2) : '', x.note])));
-    lines.push('', 'Disk bytes per event: database size after a CHECKPOINT minus an empty database\'s (PostgreSQL; WAL not counted), or the store directory (embedded). Receiver CPU excludes the PostgreSQL server\'s.', ...notes, '');
+    lines.push('', 'Disk bytes per event: database size after a CHECKPOINT minus an empty database\'s (PostgreSQL; WAL not counted), or the store directory (embedded). Receiver CPU excludes the PostgreSQL server\'s, which is its own column (the postmaster, its ended backends and the running ones: autovacuum and other databases\' clients included).', ...notes, '');
   }
   if (!argv.includes('--no-query')) {
     say(`query latency: loading ${qEvents} events into PostgreSQL`);

@@ -30,6 +30,9 @@ export const TEXT_INDEX = 'tsvector' as const;
 
 const RETENTION_EVERY_MS = 3_600_000;
 
+/** Events per COPY (and commit) within a batch. */
+const CHUNK = 1000;
+
 /** A failure of the server or the network, not of the data: send the batch again later. */
 export function isRetryable(e: unknown): boolean {
   const code = (e as { code?: unknown }).code;
@@ -93,22 +96,33 @@ export class PostgresDestination implements Destination {
     // What an earlier attempt at this same batch already committed (the runner retries the same array).
     let job = this.jobs.get(events);
     if (job === undefined) { job = { done: new Set(), rejected: [] }; this.jobs.set(events, job); }
-    const rows = this.encode(events);
+    const j = job;
+    const times = new Array<number>(events.length);
+    for (let i = 0; i < events.length; i++) times[i] = eventTimeMs(events[i]!);
+    const rows = new Array<string>(events.length);
     try {
       await this.withClient(pool, async (client) => {
         if (this.lastRetention === 0 && this.cfg.retention.max_age !== undefined) await this.retention(client);
-        await this.prepare(client, rows);
+        await this.prepare(client, times);
       });
-      // Slices COPY in parallel on their own connections: the server's work (index upkeep)
-      // then uses more than one core. Each slice commits alone; a retry skips those done.
-      const n = Math.min(this.cfg.writers, Math.ceil(events.length / 500));
-      const size = Math.ceil(events.length / n);
-      const j = job;
-      const results = await Promise.allSettled(Array.from({ length: n }, async (_, i) => {
-        if (j.done.has(i)) return;
-        await this.withClient(pool, (client) => this.copySlice(client, events, rows, i * size, Math.min(events.length, (i + 1) * size), j.rejected));
-        j.done.add(i);
-      }));
+      // Chunks of the batch go over `writers` connections, each chunk one COPY and commit. A
+      // worker encodes its next chunk while the others' COPYs run, so the encoding here and the
+      // server's work (parsing, index upkeep) overlap and use more than one core. A retry of
+      // the same batch skips the chunks already committed.
+      const chunks = Math.ceil(events.length / CHUNK);
+      let next = 0;
+      const worker = (): Promise<void> => this.withClient(pool, async (client) => {
+        while (next < chunks) {
+          const c = next++;
+          if (j.done.has(c)) continue;
+          const from = c * CHUNK;
+          const to = Math.min(events.length, from + CHUNK);
+          for (let i = from; i < to; i++) rows[i] ??= copyRow(events[i]!, this.tables, times[i]!);
+          await this.copyChunk(client, events, rows, times, from, to, j.rejected);
+          j.done.add(c);
+        }
+      });
+      const results = await Promise.allSettled(Array.from({ length: Math.min(this.cfg.writers, chunks) }, worker));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     } catch (e) {
@@ -116,7 +130,7 @@ export class PostgresDestination implements Destination {
       return { status: 'retry', error: `${redact(this.cfg.url)}: ${describeError(e)}` };
     }
     this.jobs.delete(events);
-    const rejected = job.rejected;
+    const rejected = j.rejected;
     if (rejected.length === 0) return { status: 'ok' };
     this.metrics.errors.labels({ component: this.name, stage: 'sending', error_type: 'bad_data' }).inc(rejected.length);
     return { status: 'reject', error: `PostgreSQL refused ${rejected.length} event(s): ${rejected[0]!.error}`, events: rejected.map((r) => r.event) };
@@ -141,7 +155,7 @@ export class PostgresDestination implements Destination {
     }
   }
 
-  private async copySlice(client: pg.PoolClient, events: LogEvent[], rows: { time: number; text: string }[], from: number, to: number, rejected: { event: LogEvent; error: string }[]): Promise<void> {
+  private async copyChunk(client: pg.PoolClient, events: LogEvent[], rows: string[], times: number[], from: number, to: number, rejected: { event: LogEvent; error: string }[]): Promise<void> {
     const before = rejected.length;
     try {
       await this.copyOrSplit(client, events, rows, from, to, rejected);
@@ -149,29 +163,19 @@ export class PostgresDestination implements Destination {
       // Another writer's retention dropped a day we thought existed: make it again, once.
       if ((e as { code?: unknown }).code !== '23514' || rejected.length > before) throw e;
       this.partitions.clear();
-      await this.prepare(client, rows.slice(from, to));
+      await this.prepare(client, times.slice(from, to));
       await this.copyOrSplit(client, events, rows, from, to, rejected);
     }
   }
 
-  private encode(events: LogEvent[]): { time: number; text: string }[] {
-    const out = new Array<{ time: number; text: string }>(events.length);
-    for (let i = 0; i < events.length; i++) {
-      const e = events[i]!;
-      const time = eventTimeMs(e);
-      out[i] = { time, text: copyRow(e, this.tables, time) };
-    }
-    return out;
-  }
-
-  private async prepare(client: pg.PoolClient, rows: { time: number }[]): Promise<void> {
+  private async prepare(client: pg.PoolClient, times: number[]): Promise<void> {
     if (!this.parentReady) {
       await ensureParent(client, this.tables);
       this.parentReady = true;
     }
     const missing = new Set<number>();
-    for (const r of rows) {
-      const day = Math.floor(r.time / DAY_MS) * DAY_MS;
+    for (const t of times) {
+      const day = Math.floor(t / DAY_MS) * DAY_MS;
       if (!this.partitions.has(day)) missing.add(day);
     }
     if (missing.size === 0) return;
@@ -181,9 +185,9 @@ export class PostgresDestination implements Destination {
   }
 
   /** COPY rows [from, to); on a data error split in halves until each bad event is alone. */
-  private async copyOrSplit(client: pg.PoolClient, events: LogEvent[], rows: { text: string }[], from: number, to: number, rejected: { event: LogEvent; error: string }[]): Promise<void> {
+  private async copyOrSplit(client: pg.PoolClient, events: LogEvent[], rows: string[], from: number, to: number, rejected: { event: LogEvent; error: string }[]): Promise<void> {
     let payload = '';
-    for (let i = from; i < to; i++) payload += rows[i]!.text;
+    for (let i = from; i < to; i++) payload += rows[i]!;
     try {
       await copyText(client, eventsTable(this.tables), this.columns, Buffer.from(payload));
     } catch (e) {

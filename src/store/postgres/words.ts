@@ -7,33 +7,26 @@
 
 import { words } from '../query/words.js';
 
-/** tsvector bounds (PostgreSQL): positions up to 16383, 256 per lexeme, 1 MB per value. */
+/** tsvector bounds (PostgreSQL): positions up to 16383 (and 256 per lexeme, which its input enforces), 1 MB per value. */
 const MAX_POS = 16383;
-const MAX_POSITIONS = 256;
-const MAX_LEXEME_CHARS = 256 * 1024;
+const MAX_CHARS = 256 * 1024;
 
 /**
- * A tsvector literal of the message's words with positions. Past the bounds above words are
- * left out of the index (the message itself is stored whole): a phrase that starts after the
- * 16,383rd word, or a word first seen after 256 KiB of distinct words, is not found.
+ * A tsvector literal of the message's words with positions ('disk':1 'full':2 'disk':3; the
+ * tsvector input sorts them and merges repeats). Past the bounds words are left out of the
+ * index (the message itself is stored whole): a phrase that starts after the 16,383rd word or
+ * after 256 KiB of words is not found.
  */
 export function messageTsvector(message: string): string {
   const ws = words(message);
-  const at = new Map<string, number[]>();
+  let out = '';
   let chars = 0;
   for (let i = 0; i < ws.length && i < MAX_POS; i++) {
     const w = ws[i]!;
-    const list = at.get(w);
-    if (list !== undefined) { if (list.length < MAX_POSITIONS) list.push(i + 1); continue; }
-    if (chars + w.length > MAX_LEXEME_CHARS) continue;
     chars += w.length;
-    at.set(w, [i + 1]);
-  }
-  let out = '';
-  for (const [w, pos] of at) {
-    if (out.length > 0) out += ' ';
+    if (chars > MAX_CHARS) break;
     // Words hold no quote or backslash (they are letters and digits), so no escaping.
-    out += "'" + w + "':" + pos.join(',');
+    out += (i === 0 ? "'" : " '") + w + "':" + (i + 1);
   }
   return out;
 }
