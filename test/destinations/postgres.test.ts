@@ -143,6 +143,69 @@ describe('postgres destination', () => {
   });
 });
 
+/** A TCP relay to the real server that can cut every connection once some bytes went through. */
+class Relay {
+  readonly sockets = new Set<net.Socket>();
+  private server: net.Server | null = null;
+  bytesUp = 0;
+  cutAfter = Infinity;
+  constructor(readonly port: number) {}
+  async start(): Promise<void> {
+    this.server = net.createServer((c) => {
+      const up = net.connect(5432, '127.0.0.1');
+      this.sockets.add(c); this.sockets.add(up);
+      c.on('data', (d: Buffer) => {
+        this.bytesUp += d.length;
+        if (this.bytesUp > this.cutAfter) { this.cut(); return; }
+        up.write(d);
+      });
+      up.pipe(c);
+      c.on('error', () => up.destroy()); up.on('error', () => c.destroy());
+      c.on('close', () => up.destroy()); up.on('close', () => c.destroy());
+    });
+    await new Promise<void>((r) => this.server!.listen(this.port, '127.0.0.1', r));
+  }
+  cut(): void {
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+  }
+  async stop(): Promise<void> {
+    this.cut();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+}
+
+describe('postgres destination: connection lost in the middle of a batch', () => {
+  let db: TestDatabase;
+  before(async () => { db = await freshDatabase(); });
+  after(async () => { await db.drop(); });
+
+  test('the batch is a retry; sent again it completes, chunks committed before the cut are not written twice', async () => {
+    const relay = new Relay(await freePort());
+    await relay.start();
+    try {
+      const d = destination(db.url.replace('127.0.0.1:5432', `127.0.0.1:${relay.port}`), { writers: 1, connect_timeout: '2s' });
+      await d.start();
+      const events = Array.from({ length: 5000 }, (_, i) => syslogEvent(`<13>1 2026-03-07T10:00:00Z h app - - - cut test n${i}`));
+      assert.deepEqual(await send(d, [events[0]!]), { status: 'ok' }, 'tables made before the cut');
+      // About 2 chunks of 1000 rows (~280 bytes each on the wire) get through, then every connection is cut.
+      relay.cutAfter = relay.bytesUp + 600_000;
+      const r = await send(d, events);
+      assert.equal(r.status, 'retry', `relayed ${relay.bytesUp} bytes, cut after ${relay.cutAfter}`);
+      const mid = await count(db);
+      assert.ok(mid >= 1 && mid < 5001, `part of the batch at most: ${mid}`);
+      relay.cutAfter = Infinity;
+      assert.deepEqual(await send(d, events), { status: 'ok' });
+      const rows = (await db.client.query(`SELECT count(*) AS n, count(DISTINCT message) AS d FROM sluice_events WHERE message LIKE 'cut test %'`)).rows[0];
+      assert.equal(Number(rows.d), 5000, 'every event stored');
+      assert.equal(Number(rows.n), 5001, 'no duplicates: the retry skipped the chunks committed before the cut');
+      await d.stop();
+    } finally {
+      await relay.stop();
+    }
+  });
+});
+
 describe('postgres destination in a pipeline: PostgreSQL refusing connections, then there', () => {
   let db: TestDatabase;
   before(async () => { db = await freshDatabase(); });

@@ -144,12 +144,17 @@ export class PostgresDestination implements Destination {
       throw new Error(`cannot connect: ${describeError(e)}`, { cause: e });
     }
     let broken = false;
+    // A connection lost while checked out is emitted here (unhandled, it would end the
+    // process); the statement in flight fails too, and that failure is the retry.
+    const onError = (e: Error): void => { broken = true; this.problems.report('warn', 'lost', 'PostgreSQL connection lost', { error: describeError(e) }); };
+    client.on('error', onError);
     try {
       return await f(client);
     } catch (e) {
       broken = true;
       throw e;
     } finally {
+      client.off('error', onError);
       // A client that failed mid-COPY may be in any state: do not return it to the pool.
       client.release(broken);
     }

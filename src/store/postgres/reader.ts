@@ -102,6 +102,8 @@ export class PgStoreReader implements StoreReader {
       throw new SluiceError('SLUICE_ERR_PG', `cannot connect to the PostgreSQL store: ${describeError(e)}`, { cause: e });
     }
     let broken = false;
+    const onError = (): void => { broken = true; };
+    client.on('error', onError);
     try {
       await client.query(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
       const r = await client.query<R>(sql, params);
@@ -112,6 +114,7 @@ export class PgStoreReader implements StoreReader {
       if ((e as { code?: string }).code === '42P01') return []; // nothing stored yet: no table
       throw e;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }
