@@ -22,6 +22,7 @@ const DESTINATION_EXAMPLES: Record<string, string> = {
   syslog: '{ type: syslog, url: "tcp://127.0.0.1:6514" }',
   http: '{ type: http, url: "https://logs.example.net/bulk/t/tag/x/" }',
   relp: '{ type: relp, url: "relp://127.0.0.1:2514" }',
+  postgres: '{ type: postgres, url: "postgres://sluice@127.0.0.1:5432/logs" }',
 };
 
 /** The keys of an object schema, through optional/default wrappers. */
