@@ -99,6 +99,7 @@ async function main(): Promise<void> {
   await admin.query(`CREATE DATABASE ${dbName}`);
   const url = ADMIN.replace(/\/[^/]*$/, `/${dbName}`);
   const pool = new pg.Pool({ connectionString: url, max: 2 });
+  pool.on('error', () => { /* connections ended by DROP DATABASE … WITH (FORCE) */ });
   try {
     const now = Date.now();
     const events = variedEvents(n, now - DAY_MS, DAY_MS);

@@ -80,7 +80,7 @@ export async function ensureParent(client: pg.PoolClient | pg.Client, t: StoreTa
         // A larger pending list (default 4 MB) halved the time of COPY into the GIN index here;
         // autovacuum merges it, and a search reads at most this much unmerged.
         ? `CREATE INDEX IF NOT EXISTS ${ev}_words ON ${ev} USING gin (words) WITH (gin_pending_list_limit = 16384)`
-        : `CREATE INDEX IF NOT EXISTS ${ev}_trgm ON ${ev} USING gin (message gin_trgm_ops)`,
+        : `CREATE INDEX IF NOT EXISTS ${ev}_trgm ON ${ev} USING gin (message gin_trgm_ops) WITH (gin_pending_list_limit = 16384)`,
     ];
     for (const q of idx) await client.query(q);
   });
