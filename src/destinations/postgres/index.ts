@@ -7,6 +7,7 @@
 // lock timeouts) is a retry: nothing is acknowledged that is not committed.
 
 import pg from 'pg';
+import { ByteWriter } from '../../codec/byte-writer.js';
 import type { LogEvent } from '../../event/log-event.js';
 import { describeError } from '../../errors.js';
 import { log, RateLimitedLog } from '../../log.js';
@@ -15,7 +16,7 @@ import type { DestinationKind } from '../index.js';
 import type { Destination, DestinationContext, SendResult } from '../types.js';
 import { postgresDestinationSchema, type PostgresDestinationConfig } from './config.js';
 import { copyText } from './copy.js';
-import { copyRow, eventTimeMs } from './rows.js';
+import { eventTimeMs, writeCopyRow } from './rows.js';
 import { copyColumns, DAY_MS, dropPartitionsBefore, ensureParent, ensurePartitions, eventsTable, type StoreTables } from './schema.js';
 
 export { postgresDestinationSchema, type PostgresDestinationConfig } from './config.js';
@@ -34,6 +35,9 @@ const RETENTION_EVERY_MS = 3_600_000;
 
 /** Events per COPY (and commit) within a batch. */
 const CHUNK = 1000;
+
+/** A chunk's encoded rows: row i is buf[ends[i - base], ends[i - base + 1]). */
+interface Rows { buf: Buffer; ends: Int32Array; base: number }
 
 /** A failure of the server or the network, not of the data: send the batch again later. */
 export function isRetryable(e: unknown): boolean {
@@ -65,6 +69,8 @@ export class PostgresDestination implements Destination {
   private readonly partitions = new Set<number>();
   private retentionTimer: NodeJS.Timeout | null = null;
   private lastRetention = 0;
+  /** Encode buffers of the writer connections, reused batch after batch. */
+  private readonly writerBuffers: ByteWriter[] = [];
   private readonly jobs = new WeakMap<LogEvent[], { done: Set<number>; rejected: { event: LogEvent; error: string }[] }>();
 
   constructor(private readonly cfg: PostgresDestinationConfig, ctx: DestinationContext) {
@@ -101,7 +107,6 @@ export class PostgresDestination implements Destination {
     const j = job;
     const times = new Array<number>(events.length);
     for (let i = 0; i < events.length; i++) times[i] = eventTimeMs(events[i]!);
-    const rows = new Array<string>(events.length);
     try {
       await this.withClient(pool, async (client) => {
         if (this.lastRetention === 0 && this.cfg.retention.max_age !== undefined) await this.retention(client);
@@ -114,14 +119,26 @@ export class PostgresDestination implements Destination {
       const chunks = Math.ceil(events.length / CHUNK);
       let next = 0;
       const worker = (): Promise<void> => this.withClient(pool, async (client) => {
-        while (next < chunks) {
-          const c = next++;
-          if (j.done.has(c)) continue;
-          const from = c * CHUNK;
-          const to = Math.min(events.length, from + CHUNK);
-          for (let i = from; i < to; i++) rows[i] ??= copyRow(events[i]!, this.tables, times[i]!);
-          await this.copyChunk(client, events, rows, times, from, to, j.rejected);
-          j.done.add(c);
+        const w = this.writerBuffers.pop() ?? new ByteWriter(1 << 20);
+        try {
+          while (next < chunks) {
+            const c = next++;
+            if (j.done.has(c)) continue;
+            const from = c * CHUNK;
+            const to = Math.min(events.length, from + CHUNK);
+            // Rows go straight into one buffer; ends[k] is where row from+k ends.
+            w.reset();
+            const ends = new Int32Array(to - from + 1);
+            for (let i = from; i < to; i++) {
+              writeCopyRow(w, events[i]!, this.tables, times[i]!);
+              ends[i - from + 1] = w.pos;
+            }
+            const rows: Rows = { buf: w.buf, ends, base: from };
+            await this.copyChunk(client, events, rows, times, from, to, j.rejected);
+            j.done.add(c);
+          }
+        } finally {
+          this.writerBuffers.push(w);
         }
       });
       const results = await Promise.allSettled(Array.from({ length: Math.min(this.cfg.writers, chunks) }, worker));
@@ -162,7 +179,7 @@ export class PostgresDestination implements Destination {
     }
   }
 
-  private async copyChunk(client: pg.PoolClient, events: LogEvent[], rows: string[], times: number[], from: number, to: number, rejected: { event: LogEvent; error: string }[]): Promise<void> {
+  private async copyChunk(client: pg.PoolClient, events: LogEvent[], rows: Rows, times: number[], from: number, to: number, rejected: { event: LogEvent; error: string }[]): Promise<void> {
     const before = rejected.length;
     try {
       await this.copyOrSplit(client, events, rows, from, to, rejected);
@@ -192,11 +209,10 @@ export class PostgresDestination implements Destination {
   }
 
   /** COPY rows [from, to); on a data error split in halves until each bad event is alone. */
-  private async copyOrSplit(client: pg.PoolClient, events: LogEvent[], rows: string[], from: number, to: number, rejected: { event: LogEvent; error: string }[]): Promise<void> {
-    let payload = '';
-    for (let i = from; i < to; i++) payload += rows[i]!;
+  private async copyOrSplit(client: pg.PoolClient, events: LogEvent[], rows: Rows, from: number, to: number, rejected: { event: LogEvent; error: string }[]): Promise<void> {
+    const payload = rows.buf.subarray(rows.ends[from - rows.base]!, rows.ends[to - rows.base]!);
     try {
-      await copyText(client, eventsTable(this.tables), this.columns, Buffer.from(payload));
+      await copyText(client, eventsTable(this.tables), this.columns, payload);
     } catch (e) {
       if (isRetryable(e)) throw e;
       if (to - from === 1) { rejected.push({ event: events[from]!, error: describeError(e) }); return; }
