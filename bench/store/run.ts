@@ -139,9 +139,11 @@ function serverCpuSeconds(postmaster: number): number {
 }
 
 async function postmasterPid(): Promise<number> {
-  const backend = await admin(async (c) => Number((await c.query('SELECT pg_backend_pid() AS p')).rows[0].p));
-  const f = statFields(backend);
-  return f ? Number(f[1]) : 0;
+  // Read while the connection (and so its backend process) is still there.
+  return admin(async (c) => {
+    const f = statFields(Number((await c.query('SELECT pg_backend_pid() AS p')).rows[0].p));
+    return f ? Number(f[1]) : 0;
+  });
 }
 
 function dirBytes(dir: string): number {
