@@ -12,8 +12,10 @@
 //   `phrase` (those words adjacent, in order). Node values are the folded words joined by one
 //   space. `word*` and `"a phrase"*` → `prefix` (the last word is a prefix: `web-0*` is "web"
 //   then a word starting with "0", as FTS5's "web 0"*). `*`/`?` anywhere else → `wildcard`, matched against each single
-//   word of the message (so the pattern may hold only letters, digits, * and ?). A text without
-//   letters or digits (`--`, `"..."`) is an error, not a silent match-all.
+//   word of the message (so the pattern may hold only letters, digits, * and ?). A bare token
+//   without letters or digits between other terms (`'; DROP TABLE x; --`) is skipped, as the
+//   word rule skips punctuation inside a phrase; a query (or a NOT, or a quoted phrase) made only
+//   of such text is an error, not a silent match-all.
 // - Keyword fields: every field but `message` is a keyword field: host, app, procid, msgid,
 //   source (source.name), transport (source.transport), sd.ID.PARAM (structured data; the last
 //   dot splits ID from PARAM, both case-sensitive), fields.NAME (NAME case-sensitive; dots walk
@@ -35,7 +37,9 @@
 //   string compared with the lower-cased event value by code units. A range with low > high is
 //   an error. `message` takes no comparisons or ranges.
 // - Regexes `/re/` (bare: on message) and `field:/re/flags` (flags i, m, s) are case-sensitive
-//   unless `i`; `\/` is a slash inside. They and wildcards set `scans` (no index answers them).
+//   unless `i`; `\/` is a slash inside; a regex tests the whole field text, unanchored (JavaScript
+//   syntax, run by V8's linear-time engine; /re/i runs as the lower-cased pattern against the
+//   lower-cased text). They and wildcards set `scans` (no index answers them).
 //   Refused statically: longer than 512 characters, nested repetition ((a+)+, (.*)*), repeated
 //   alternatives that start alike ((a|a)*), backreferences, lookarounds (regex.ts).
 // - Pipes: `| stats count() by (f1, f2)` (0 to 4 fields; `by f` without parentheses for one),
@@ -139,6 +143,7 @@ class Parser {
       if (!this.startsTerm(this.peek())) this.fail(this.peek().pos, `expected a term after OR (at column ${this.col(op.pos)})`);
       nodes.push(this.and());
     }
+    if (nodes.some((n) => n.kind === 'all')) return { kind: 'all' };
     return nodes.length === 1 ? nodes[0]! : { kind: 'or', nodes: flatten('or', nodes) };
   }
 

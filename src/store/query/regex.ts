@@ -155,6 +155,15 @@ export function checkRegex(pattern: string, flags: string): RegexProblem | null 
     last = { kind: 'char', start };
     i++;
   }
+  // What the linear engine cannot run (counted repetitions in the hundreds, {1,1000}) would
+  // fall back to backtracking: refuse it rather than run it unbounded.
+  if (linear) {
+    try {
+      linearRegExp(pattern, flags);
+    } catch {
+      return { offset: 0, message: 'this regular expression cannot run in bounded time (counted repetitions such as {1,1000} are too large); use a smaller count or a simpler pattern' };
+    }
+  }
   return null;
 }
 
@@ -197,27 +206,48 @@ export function compileRegex(pattern: string, flags: string): (text: string) => 
     const re = new RegExp(pattern, flags);
     return (t) => re.test(t);
   }
-  if (!flags.includes('i')) {
-    const re = new RegExp(pattern, flags + 'l');
-    return (t) => re.test(t);
-  }
-  const re = new RegExp(lowerPattern(pattern), flags.replace('i', '') + 'l');
+  const re = linearRegExp(pattern, flags);
+  if (!flags.includes('i')) return (t) => re.test(t);
   return (t) => re.test(t.toLowerCase());
 }
 
-// Letters lower-cased except right after a backslash (\D, \W, \S, \B keep their meaning).
+function linearRegExp(pattern: string, flags: string): RegExp {
+  if (!flags.includes('i')) return new RegExp(pattern, flags + 'l');
+  return new RegExp(lowerPattern(pattern), flags.replace('i', '') + 'l');
+}
+
+// The pattern for lower-cased text: letters lower-cased, escapes that name an upper-case
+// letter (\x41, \u00C9, an identity escape such as \Q) turned into its lower case; escapes
+// with a meaning (\D, \W, \S, \B, \n, \cA …) keep it.
 function lowerPattern(p: string): string {
   let out = '';
   for (let i = 0; i < p.length; i++) {
     const c = p[i]!;
-    if (c === '\\' && i + 1 < p.length) {
-      const n = p[i + 1]!;
-      out += c + n;
-      i++;
-      // \xHH, \uHHHH and \cX: the rest is hex or a control letter, either case means the same.
+    if (c !== '\\' || i + 1 >= p.length) {
+      out += c.toLowerCase();
       continue;
     }
-    out += c.toLowerCase();
+    const n = p[i + 1]!;
+    const hex = n === 'x' ? /^[0-9a-fA-F]{2}/.exec(p.slice(i + 2)) : n === 'u' ? /^[0-9a-fA-F]{4}/.exec(p.slice(i + 2)) : null;
+    if (hex !== null) {
+      out += '\\u' + lowerUnit(parseInt(hex[0], 16));
+      i += 1 + hex[0].length;
+    } else if (n === 'c' && /[A-Za-z]/.test(p[i + 2] ?? '')) {
+      out += '\\c' + p[i + 2];
+      i += 2;
+    } else if (/[A-Za-z]/.test(n) && !'dDwWsSbBnrtfvxuck'.includes(n)) {
+      out += n.toLowerCase();
+      i++;
+    } else {
+      out += c + n;
+      i++;
+    }
   }
   return out;
+}
+
+function lowerUnit(code: number): string {
+  const lower = String.fromCharCode(code).toLowerCase();
+  const unit = lower.length === 1 ? lower.charCodeAt(0) : code;
+  return unit.toString(16).padStart(4, '0');
 }

@@ -109,6 +109,9 @@ describe('compileMatcher: text', () => {
     assert.deepEqual(which('/^\\(root\\)/'), ['CRON']);
     assert.deepEqual(which('/port \\d+ ssh2$/'), ['SSH']);
     assert.deepEqual(which('/[A-Z]{4}/i'), ['SSH', 'KERN', 'CRON', 'JSON_EV']);
+    assert.deepEqual(which('/\\x44ISK \\u0046ULL/i'), ['KERN'], 'escaped capitals fold under i');
+    assert.deepEqual(which('/caf\\u00c9/i'), ['JSON_EV']);
+    assert.deepEqual(which('/\\cJ|\\n/i'), []);
     assert.deepEqual(which('/\\W\\D/i'), ['SSH', 'KERN', 'CRON', 'JSON_EV'], '\\W and \\D keep their meaning under i');
   });
 

@@ -68,6 +68,7 @@ describe('words and phrases', () => {
   it('lower-case and/or/not are words', () => {
     assert.deepEqual(filter('cats or dogs'), { kind: 'and', nodes: [word('cats'), word('or'), word('dogs')] });
     assert.deepEqual(filter('"OR"'), word('or'));
+    assert.deepEqual(filter('a OR *'), { kind: 'all' });
   });
 
   it('prefixes: word* and a phrase whose last word is a prefix', () => {
@@ -357,6 +358,8 @@ describe('errors name their column', () => {
     fails('/(a{1,3})+/', 2, /nested repetition/);
     fails('/(a+){2}/', 2, /nested repetition/);
     fails('/(x)\\1/', 5, /backreferences/);
+    fails('/a{1,1000}/', 2, /cannot run in bounded time/);
+    fails('/x{1000}{1000}/', 2, /invalid regular expression/);
     fails('/a(?=b)/', 3, /lookahead/);
     fails('/(?<!a)b/', 2, /lookahead and lookbehind/);
     fails('/(a/', 2, /invalid regular expression/);
