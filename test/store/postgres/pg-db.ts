@@ -33,3 +33,20 @@ export async function freshDatabase(): Promise<TestDatabase> {
     },
   };
 }
+
+/**
+ * Why the PostgreSQL tests cannot run here (no server answering PG_ADMIN_URL), or false when
+ * they can. Under SLUICE_REQUIRE_ALL=1 (CI) an unreachable server fails instead of skipping.
+ */
+export async function pgUnavailable(): Promise<string | false> {
+  const c = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 3000 });
+  try {
+    await c.connect();
+    await c.end();
+    return false;
+  } catch (e) {
+    const why = `PostgreSQL is not reachable at ${PG_ADMIN_URL.replace(/:[^:@/]*@/, ':***@')} (${(e as Error).message}); set SLUICE_TEST_PG or run .ci/run`;
+    if (process.env.SLUICE_REQUIRE_ALL === '1') throw new Error(`SLUICE_REQUIRE_ALL=1: ${why}`);
+    return why;
+  }
+}
