@@ -9,6 +9,9 @@ import type pg from 'pg';
 
 export const DAY_MS = 86_400_000;
 
+/** Statistics target of the words column (PostgreSQL's default is 100). */
+const WORDS_STATISTICS = 1000;
+
 /** How the message text is indexed (see README "PostgreSQL" for the measurement behind the default). */
 export type TextIndex = 'tsvector' | 'trgm';
 
@@ -72,7 +75,9 @@ export async function ensureParent(client: pg.PoolClient | pg.Client, t: StoreTa
       ${t.textIndex === 'tsvector' ? ', words tsvector' : ''}
     ) PARTITION BY RANGE (time)`);
     const idx = [
-      `CREATE INDEX IF NOT EXISTS ${ev}_time ON ${ev} (time)`,
+      // Covering host, app and severity: facets and histograms over a range read only this
+      // index (facet by host over 1M events: 245 ms with a seq scan, 93 ms index-only).
+      `CREATE INDEX IF NOT EXISTS ${ev}_time ON ${ev} (time) INCLUDE (host, app, severity)`,
       `CREATE INDEX IF NOT EXISTS ${ev}_seq ON ${ev} (seq)`,
       `CREATE INDEX IF NOT EXISTS ${ev}_host ON ${ev} (lower(host))`,
       `CREATE INDEX IF NOT EXISTS ${ev}_app ON ${ev} (lower(app))`,
@@ -83,6 +88,10 @@ export async function ensureParent(client: pg.PoolClient | pg.Client, t: StoreTa
         : `CREATE INDEX IF NOT EXISTS ${ev}_trgm ON ${ev} USING gin (message gin_trgm_ops) WITH (gin_pending_list_limit = 16384)`,
     ];
     for (const q of idx) await client.query(q);
+    // A larger sample of the words' frequencies, so that a rare word is estimated as rare and
+    // read through the GIN index, not by scanning the time index backwards for the newest 100
+    // (measured over 1M events: 2.9 ms instead of 520 ms with the default target of 100).
+    if (t.textIndex === 'tsvector') await client.query(`ALTER TABLE ${ev} ALTER COLUMN words SET STATISTICS ${WORDS_STATISTICS}`);
   });
 }
 
@@ -94,6 +103,7 @@ export async function ensurePartitions(client: pg.PoolClient | pg.Client, t: Sto
       const from = new Date(day).toISOString();
       const to = new Date(day + DAY_MS).toISOString();
       await client.query(`CREATE TABLE IF NOT EXISTS ${partitionName(t, day)} PARTITION OF ${ev} FOR VALUES FROM ('${from}') TO ('${to}')`);
+      if (t.textIndex === 'tsvector') await client.query(`ALTER TABLE ${partitionName(t, day)} ALTER COLUMN words SET STATISTICS ${WORDS_STATISTICS}`);
     }
   });
 }

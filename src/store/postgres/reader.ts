@@ -236,10 +236,10 @@ export class PgStoreReader implements StoreReader {
     const notices: Notice[] = [];
     const p = new Params();
     const where = this.where(query, range, p);
-    const step = p.add(stepMs, 'bigint');
-    const sql = `SELECT (floor(extract(epoch FROM time) * 1000 / ${step}) * ${step})::bigint AS b, count(*)::bigint AS n FROM ${this.table} WHERE ${where} GROUP BY b`;
-    const rows = await this.grouped<{ b: string; n: string }>(query, sql, p, notices);
-    const counts = new Map(rows.map((r) => [Number(r.b), Number(r.n)]));
+    // date_bin on timestamps: numeric epoch arithmetic per row was most of a histogram's time.
+    const sql = `SELECT date_bin(${p.add(`${stepMs} milliseconds`, 'interval')}, time, TIMESTAMPTZ 'epoch') AS b, count(*)::bigint AS n FROM ${this.table} WHERE ${where} GROUP BY b`;
+    const rows = await this.grouped<{ b: Date; n: string }>(query, sql, p, notices);
+    const counts = new Map(rows.map((r) => [r.b.getTime(), Number(r.n)]));
     const buckets: HitBucket[] = [];
     for (let i = 0; i < count; i++) {
       const t = first + i * stepMs;
