@@ -5,6 +5,7 @@
 //   npm run bench tcp tls              only those peer scenarios (names: bench/peers/scenarios.sh)
 //   npm run bench micro                only the micro benches (or name one: binary-codec, …)
 //   npm run bench -- api               API and UI latency over 1,000,000 stored events (also writes bench/api-results.md)
+//   npm run bench store                only the store scenarios (bench/store/run.ts: TCP → embedded store / PostgreSQL beside rsyslog ompgsql and syslog-ng sql(); query latency)
 //   npm run bench -- --help            all options
 //
 // Micro benches: every bench/micro/<name>.ts, compiled, run as `node dist/bench/micro/<name>.js`
@@ -167,6 +168,23 @@ async function runMicro(names: string[], quick: boolean): Promise<MicroResult[]>
   return results;
 }
 
+// ------------------------------------------------------------------ store
+const STORE_TIMEOUT_S = { full: 1500, quick: 600 };
+
+/** The store scenarios (bench/store/run.ts) as one bounded child; its stdout is a markdown section. */
+async function runStore(quick: boolean): Promise<MicroResult> {
+  const js = path.join(ROOT, 'dist', 'bench', 'store', 'run.js');
+  const args = quick ? ['--count', '100000', '--query-events', '200000'] : [];
+  const command = `node dist/bench/store/run.js${args.length ? ` ${args.join(' ')}` : ''}`;
+  if (!fs.existsSync(js)) return { name: 'store', command, seconds: 0, status: 'not built (npm run build)', output: '' };
+  const timeoutS = quick ? STORE_TIMEOUT_S.quick : STORE_TIMEOUT_S.full;
+  say(`store scenarios: ${command} (bound ${timeoutS} s)`);
+  const r = await runBounded(process.execPath, [js, ...args], { timeoutS, stderrInherit: true });
+  const status = r.timedOut ? `stopped after the ${timeoutS} s bound` : r.code === 0 ? 'ok' : `failed (exit ${r.code ?? r.signal})`;
+  say(`store scenarios: ${status} in ${r.seconds.toFixed(1)} s`);
+  return { name: 'store', command, seconds: r.seconds, status, output: r.output.trimEnd() };
+}
+
 // ------------------------------------------------------------------ peers
 function estimateMinutes(o: BenchOptions, scen: ScenarioInfo[], peers: string[]): number {
   const perRun = o.target + 5.5;           // load + quiet period + start/stop
@@ -235,7 +253,7 @@ function environment(startLoad: number[], peerEnv: string[]): string[] {
 }
 
 function writeReport(o: BenchOptions, argv: string[], startLoad: number[], micro: MicroResult[] | null, peers: PeerResults | null,
-  prev: PeerResults | null, peerNote: string, scen: ScenarioInfo[], allScenarios: number): void {
+  prev: PeerResults | null, peerNote: string, scen: ScenarioInfo[], allScenarios: number, store: MicroResult | null = null): void {
   const out: string[] = [];
   const p = (...l: string[]): void => { out.push(...l); };
   const partial = o.quick || o.reps < 3 || (peers !== null && scen.length < allScenarios) || micro === null || peers === null;
@@ -266,6 +284,10 @@ function writeReport(o: BenchOptions, argv: string[], startLoad: number[], micro
       if (rr.length) p('', '## Run-to-run check', '', ...rr);
     }
     p('', '## Output line shape', '', ...renderSamples(peers));
+  }
+  if (store) {
+    p('', '## Store scenarios', '', `\`${store.command}\` — ${store.status}, ${store.seconds.toFixed(1)} s (bench/store/run.ts: each receiver writes its own fresh database or directory)`, '');
+    if (store.output) p(store.output);
   }
   if (micro) {
     p('', '## Micro benchmarks', '');
@@ -374,9 +396,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   // what to run: positional names select; none = everything
   let selScen: string[] = [], selMicro: string[] = [];
+  let doStore = names.length === 0 && !opts.scenarios;
   const unknown: string[] = [];
   for (const n of names) {
-    if (n === 'micro') selMicro.push(...allMicro);
+    if (n === 'store') doStore = true;
+    else if (n === 'micro') selMicro.push(...allMicro);
     else if (n === 'peers') selScen.push(...allScen.map((s) => s.name));
     else if (allScen.some((s) => s.name === n)) selScen.push(n);
     else if (allMicro.includes(n)) selMicro.push(n);
@@ -387,7 +411,7 @@ export async function main(argv: string[]): Promise<number> {
     else unknown.push(n);
   }
   if (unknown.length) {
-    process.stderr.write(`unknown benchmark name(s): ${unknown.join(', ')}\nknown: ${[...allScen.map((s) => s.name), ...allMicro, 'micro', 'peers'].join(', ')}\n`);
+    process.stderr.write(`unknown benchmark name(s): ${unknown.join(', ')}\nknown: ${[...allScen.map((s) => s.name), ...allMicro, 'micro', 'peers', 'store'].join(', ')}\n`);
     return 2;
   }
   if (names.length === 0 && !opts.scenarios) {
@@ -410,7 +434,7 @@ export async function main(argv: string[]): Promise<number> {
   const scen = allScen.filter((s) => o.scenarios!.includes(s.name));
   const doMicro = selMicro.length > 0;
   const doPeers = scen.length > 0;
-  if (!doMicro && !doPeers) {
+  if (!doMicro && !doPeers && !doStore) {
     process.stderr.write('nothing to run (no micro benches or peer scenarios found)\n');
     return 2;
   }
@@ -453,7 +477,10 @@ export async function main(argv: string[]): Promise<number> {
     }
   }
   if (interrupted) return 130;
-  writeReport(o, argv, startLoad, micro, peers, prev, peerNote, scen, allScen.length);
+  const store = doStore ? await runStore(o.quick) : null;
+  if (store && store.status !== 'ok') failed = true;
+  if (interrupted) return 130;
+  writeReport(o, argv, startLoad, micro, peers, prev, peerNote, scen, allScen.length, store);
   if (peers) {
     const an = anomalies(peers);
     for (const a of an) say(`ANOMALY: ${a}`);

@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   SLUICE_ERR_SEAL_KEY: 'the seal key is missing, unreadable or corrupt (the store does not run unsealed)',
   SLUICE_ERR_SEAL_STATE: 'the seal checkpoints disagree with the store (records removed or state lost)',
   SLUICE_ERR_ARCHIVE: 'an archive file or its manifest cannot be written or read',
+  SLUICE_ERR_PG: 'the PostgreSQL store cannot be read or refused a statement',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

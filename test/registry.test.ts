@@ -32,6 +32,7 @@ const DESTINATION_EXAMPLES: Record<string, string> = {
   store: '{ type: store }',
   nats: '{ type: nats }',
   amqp: '{ type: amqp }',
+  postgres: '{ type: postgres, url: "postgres://sluice@127.0.0.1:5432/logs" }',
 };
 
 /** The keys of an object schema, through optional/default wrappers. */

@@ -69,6 +69,10 @@ if installed rsyslog && ! installed syslog-ng-core; then
   apt-get install -y -q libcap2 libglib2.0-0 libivykis0 libjson-c5 libnet1 libpcre3 libssl3 libwrap0 >/dev/null
   [ -x "$PEERS_ROOT/syslog-ng/usr/sbin/syslog-ng" ] || unpack "$PEERS_ROOT/syslog-ng" syslog-ng-core
   note "rsyslog from apt; syslog-ng-core unpacked into $PEERS_ROOT/syslog-ng"
+  # store scenarios: rsyslog's ompgsql from apt; syslog-ng's sql() (libdbi + its PostgreSQL driver) unpacked
+  installed rsyslog-pgsql || apt-get install -y -q rsyslog-pgsql >/dev/null || note "rsyslog-pgsql not installed (store scenarios run without it)"
+  apt-get install -y -q libdbi1 libpq5 >/dev/null || true
+  [ -e "$PEERS_ROOT/syslog-ng/usr/lib/syslog-ng/3.38/libafsql.so" ] || unpack "$PEERS_ROOT/syslog-ng" syslog-ng-mod-sql libdbd-pgsql || true
 else
   installed syslog-ng-core || apt-get install -y -q syslog-ng-core >/dev/null
   # rsyslog's and rsyslog-gnutls' own dependencies, then the unpacked binaries
@@ -77,6 +81,19 @@ else
     && [ -e "$PEERS_ROOT/rsyslog/usr/lib/x86_64-linux-gnu/rsyslog/imrelp.so" ] \
     || unpack "$PEERS_ROOT/rsyslog" rsyslog rsyslog-gnutls rsyslog-relp librelp0
   note "syslog-ng-core from apt; rsyslog + rsyslog-gnutls + rsyslog-relp unpacked into $PEERS_ROOT/rsyslog (RELP modules need LD_LIBRARY_PATH=$PEERS_ROOT/rsyslog/usr/lib/x86_64-linux-gnu)"
+  # store scenarios (bench/store.ts). rsyslog-pgsql depends on rsyslog, so apt would remove
+  # syslog-ng-core: unpack it beside rsyslog instead (ompgsql.so needs only libpq5).
+  # syslog-ng's sql() is an ordinary add-on of the apt syslog-ng: install it only if apt would
+  # remove nothing.
+  apt-get install -y -q libpq5 >/dev/null || true
+  [ -e "$PEERS_ROOT/rsyslog/usr/lib/x86_64-linux-gnu/rsyslog/ompgsql.so" ] || unpack "$PEERS_ROOT/rsyslog" rsyslog-pgsql || note "rsyslog-pgsql could not be unpacked"
+  if ! installed syslog-ng-mod-sql || ! installed libdbd-pgsql; then
+    if apt-get install -s -y syslog-ng-mod-sql libdbd-pgsql 2>/dev/null | grep -q '^Remv'; then
+      note "syslog-ng-mod-sql/libdbd-pgsql not installed: apt would remove packages"
+    else
+      apt-get install -y -q syslog-ng-mod-sql libdbd-pgsql >/dev/null || note "syslog-ng-mod-sql/libdbd-pgsql install failed"
+    fi
+  fi
 fi
 stop_new_daemons
 echo "[setup] done"

@@ -7,6 +7,7 @@ import { amqpDestinationKind } from './amqp/index.js';
 import { httpDestinationKind } from './http/index.js';
 import { natsDestinationKind } from './nats/index.js';
 import type { BufferConfig, RetryConfig } from './outer.js';
+import { postgresDestinationKind } from './postgres/index.js';
 import { relpDestinationKind } from './relp/index.js';
 import { storeDestinationKind } from './store/index.js';
 import { StdoutDestination, stdoutDestinationSchema, type StdoutDestinationConfig } from './stdout.js';
@@ -52,6 +53,7 @@ export const DESTINATIONS: DestinationKind[] = [
   storeDestinationKind,
   natsDestinationKind,
   amqpDestinationKind,
+  postgresDestinationKind,
 ];
 
 export function destinationKind(type: string): DestinationKind | undefined {

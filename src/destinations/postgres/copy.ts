@@ -1,0 +1,16 @@
+// COPY … FROM STDIN of one prepared text-format payload, resolved once the server has committed it.
+
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+
+/** Runs COPY in autocommit: when this resolves, the rows are committed. */
+export function copyText(client: pg.PoolClient, table: string, columns: string[], payload: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
+    let settled = false;
+    const fail = (e: Error): void => { if (!settled) { settled = true; reject(e); } };
+    stream.on('error', fail);
+    stream.on('finish', () => { if (!settled) { settled = true; resolve(); } });
+    stream.end(payload);
+  });
+}
