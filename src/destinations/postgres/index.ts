@@ -12,6 +12,8 @@ import type { LogEvent } from '../../event/log-event.js';
 import { describeError } from '../../errors.js';
 import { log, RateLimitedLog } from '../../log.js';
 import type { Metrics } from '../../metrics/registry.js';
+import { PgStoreReader } from '../../store/postgres/reader.js';
+import type { StoreReader } from '../../store/types.js';
 import type { DestinationKind } from '../index.js';
 import type { Destination, DestinationContext, SendResult } from '../types.js';
 import { postgresDestinationSchema, type PostgresDestinationConfig } from './config.js';
@@ -247,6 +249,11 @@ export class PostgresDestination implements Destination {
     const pool = this.pool;
     this.pool = null;
     await pool?.end().catch(() => {});
+  }
+
+  /** For the API: the same database, through its own small pool. */
+  openReader(): StoreReader {
+    return new PgStoreReader({ url: this.cfg.url, table: this.cfg.table });
   }
 }
 
