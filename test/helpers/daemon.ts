@@ -45,7 +45,8 @@ export class SluiceProcess {
       this.stderr.push(...lines);
     });
     proc.stdout!.on('data', (d: Buffer) => this.stdout.push(d.toString()));
-    this.exited = new Promise((resolve) => proc.on('exit', (code, sig) => { this.exitCode = code; this.signal = sig; resolve(); }));
+    // 'close', not 'exit': the last stderr lines ("stopped") can arrive after 'exit'.
+    this.exited = new Promise((resolve) => proc.on('close', (code, sig) => { this.exitCode = code; this.signal = sig; resolve(); }));
   }
 
   get pid(): number {
