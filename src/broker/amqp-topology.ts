@@ -1,6 +1,6 @@
 // RabbitMQ topology and URLs shared by the amqp source and destination.
 
-import amqp, { type Channel, type ChannelModel } from 'amqplib';
+import type { Channel, ChannelModel } from 'amqplib';
 import { z } from 'zod';
 
 export const amqpUrlSchema = z.string().regex(/^amqps?:\/\//, 'expected amqp://USER:PASS@HOST:PORT/VHOST (or amqps://)')
@@ -45,8 +45,10 @@ export async function assertQueue(ch: Channel, q: QueueSpec): Promise<void> {
 }
 
 /** A plain (non-recovering) connection: the caller owns reconnecting and knows which channel a tag came from. */
-export function openAmqp(url: string, timeoutMs: number, heartbeatS: number): Promise<ChannelModel> {
+export async function openAmqp(url: string, timeoutMs: number, heartbeatS: number): Promise<ChannelModel> {
   const u = new URL(url);
   if (!u.searchParams.has('heartbeat')) u.searchParams.set('heartbeat', String(heartbeatS));
+  // Loaded on first use: most configs have no amqp component.
+  const amqp = (await import('amqplib')).default;
   return amqp.connect(u.toString(), { timeout: timeoutMs });
 }

@@ -1,7 +1,15 @@
 // NATS connections for the nats source and destination: servers from the config, reconnecting for ever.
 
-import { connect, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
 import { z } from 'zod';
+
+export type NatsLib = typeof import('nats');
+let natsLib: Promise<NatsLib> | null = null;
+
+/** The nats client, loaded when a nats component starts (most configs have none: ~5 MB less). */
+export function loadNats(): Promise<NatsLib> {
+  return (natsLib ??= import('nats'));
+}
 
 /** `url`: one nats://HOST:PORT or several (a cluster), as a list or comma-separated. */
 export const natsUrlSchema = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)])
@@ -16,7 +24,8 @@ export function natsServers(url: string | string[]): string[] {
  * Opens a connection that, once up, reconnects without limit (the client buffers publishes
  * meanwhile). The first connect fails fast so the caller can back off and report it.
  */
-export function openNats(servers: string[], name: string, timeoutMs: number): Promise<NatsConnection> {
+export async function openNats(servers: string[], name: string, timeoutMs: number): Promise<NatsConnection> {
+  const { connect } = await loadNats();
   return connect({
     servers,
     name,

@@ -10,9 +10,9 @@
 // The stream is created when missing with discard: new, so a full stream answers an error
 // (counted, retried with backoff) and never silently drops old data.
 
-import { DiscardPolicy, headers, nanos, StorageType, type JetStreamClient, type NatsConnection, type PubAck } from 'nats';
+import type { JetStreamClient, NatsConnection, PubAck } from 'nats';
 import { CONTENT_TYPE, escapeSubjectToken, EVENTS_HEADER, packMessages, type OutMessage } from '../../broker/wire.js';
-import { jsErrorCode, natsErrorType, natsServers, openNats } from '../../broker/nats-connection.js';
+import { jsErrorCode, loadNats, natsErrorType, natsServers, openNats, type NatsLib } from '../../broker/nats-connection.js';
 import type { LogEvent } from '../../event/log-event.js';
 import { describeError, SluiceError } from '../../errors.js';
 import { RateLimitedLog } from '../../log.js';
@@ -61,7 +61,11 @@ export class NatsDestination implements Destination {
   }
 
   /** Connects when it can: a server down at start is a retry of the first batch, not a config error. */
+  /** The nats client, loaded by start(). */
+  private lib: NatsLib | null = null;
+
   async start(): Promise<void> {
+    this.lib = await loadNats();
     await this.ensureConnected().catch((e: unknown) => {
       this.problems.report('warn', 'connect', 'NATS not reachable yet; events wait in the buffer', { to: this.servers.join(','), error: describeError(e) });
     });
@@ -99,12 +103,12 @@ export class NatsDestination implements Destination {
     await jsm.streams.add({
       name: this.cfg.stream,
       subjects: c.subjects ?? [defaultStreamSubject(this.cfg.subject)],
-      storage: c.storage === 'memory' ? StorageType.Memory : StorageType.File,
-      discard: DiscardPolicy.New,
+      storage: c.storage === 'memory' ? this.lib!.StorageType.Memory : this.lib!.StorageType.File,
+      discard: this.lib!.DiscardPolicy.New,
       max_bytes: c.max_bytes,
-      max_age: nanos(c.max_age),
+      max_age: this.lib!.nanos(c.max_age),
       num_replicas: c.replicas,
-      duplicate_window: nanos(c.duplicate_window),
+      duplicate_window: this.lib!.nanos(c.duplicate_window),
     });
     this.problems.report('info', 'stream_created', 'created JetStream stream', { stream: this.cfg.stream, replicas: c.replicas, storage: c.storage });
   }
@@ -135,7 +139,7 @@ export class NatsDestination implements Destination {
       const i = job.next++;
       if (job.acked[i] === 1) continue;
       const m = job.messages[i]!;
-      const h = headers();
+      const h = this.lib!.headers();
       h.set('Content-Type', CONTENT_TYPE);
       h.set(EVENTS_HEADER, String(m.events.length));
       h.set('Sluice-Host', m.host);

@@ -1,10 +1,10 @@
 // COPY … FROM STDIN of one prepared text-format payload, resolved once the server has committed it.
 
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 
 /** Runs COPY in autocommit: when this resolves, the rows are committed. */
-export function copyText(client: pg.PoolClient, table: string, columns: string[], payload: Buffer): Promise<void> {
+export async function copyText(client: pg.PoolClient, table: string, columns: string[], payload: Buffer): Promise<void> {
+  const { from: copyFrom } = await import('pg-copy-streams');
   return new Promise((resolve, reject) => {
     const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
     let settled = false;

@@ -6,7 +6,7 @@
 // (dead letters), the rest committed. Anything else (no server, connection lost, shutdown,
 // lock timeouts) is a retry: nothing is acknowledged that is not committed.
 
-import pg from 'pg';
+import type pg from 'pg';
 import { ByteWriter } from '../../codec/byte-writer.js';
 import type { LogEvent } from '../../event/log-event.js';
 import { describeError } from '../../errors.js';
@@ -87,7 +87,9 @@ export class PostgresDestination implements Destination {
 
   /** Connects lazily: a server that is down at start is a retry, not a config error. */
   async start(): Promise<void> {
-    this.pool = new pg.Pool({ connectionString: this.cfg.url, max: Math.max(this.cfg.pool_size, this.cfg.writers + 1), connectionTimeoutMillis: this.cfg.connect_timeout, idleTimeoutMillis: 30_000 });
+    // Loaded here: most configs have no PostgreSQL (pg costs ~13 MB of memory).
+    const { default: pgLib } = await import('pg');
+    this.pool = new pgLib.Pool({ connectionString: this.cfg.url, max: Math.max(this.cfg.pool_size, this.cfg.writers + 1), connectionTimeoutMillis: this.cfg.connect_timeout, idleTimeoutMillis: 30_000 });
     // An idle client whose server went away emits here; the next send sees the failure.
     this.pool.on('error', (e) => this.problems.report('warn', 'idle', 'idle PostgreSQL connection lost', { error: describeError(e) }));
     if (this.cfg.retention.max_age !== undefined) {

@@ -9,9 +9,9 @@
 // not take is nak'd with a delay; one that cannot be read, or failed max_deliver times, goes
 // to the dead-letter file (and dead_letter_subject) and is terminated.
 
-import { AckPolicy, DeliverPolicy, headers, nanos, type ConsumerMessages, type JetStreamClient, type JsMsg, type NatsConnection } from 'nats';
+import type { ConsumerMessages, JetStreamClient, JsMsg, NatsConnection } from 'nats';
 import { ConsumerBatcher, SourceDeadLetters, sourceDeadLetterPath } from '../../broker/consumer-batcher.js';
-import { jsErrorCode, natsServers, openNats } from '../../broker/nats-connection.js';
+import { jsErrorCode, loadNats, natsServers, openNats, type NatsLib } from '../../broker/nats-connection.js';
 import { MessageDecoder } from '../../broker/wire.js';
 import { describeError, SluiceError } from '../../errors.js';
 import type { SourceKind } from '../index.js';
@@ -61,7 +61,11 @@ export class NatsSource implements Source {
   }
 
   /** Connects in the background: a broker down at start is retried with backoff, not a failed start. */
+  /** The nats client, loaded by start(). */
+  private lib: NatsLib | null = null;
+
   async start(): Promise<void> {
+    this.lib = await loadNats();
     this.loop = this.run();
   }
 
@@ -122,9 +126,9 @@ export class NatsSource implements Source {
     }
     await jsm.consumers.add(this.cfg.stream, {
       durable_name: this.cfg.consumer,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      ack_wait: nanos(this.cfg.ack_wait),
+      ack_policy: this.lib!.AckPolicy.Explicit,
+      deliver_policy: this.lib!.DeliverPolicy.All,
+      ack_wait: this.lib!.nanos(this.cfg.ack_wait),
       // One more than max_deliver: sluice dead-letters on the last attempt itself.
       max_deliver: this.cfg.max_deliver + 1,
       max_ack_pending: this.cfg.max_ack_pending ?? this.cfg.batch * 4,
@@ -138,7 +142,7 @@ export class NatsSource implements Source {
     if (!subject || this.js === null) return;
     // A dead letter read back (the subject is in a stream this consumer reads) is not sent round again.
     if (m.headers?.has('Sluice-Reason')) return;
-    const h = headers();
+    const h = this.lib!.headers();
     h.set('Sluice-Reason', reason.slice(0, 500));
     h.set('Sluice-Original-Subject', m.subject);
     this.js.publish(subject, m.data, { headers: h }).catch((e: unknown) => {

@@ -5,7 +5,7 @@
 // them one daily partition at a time, newest first, so a budget that runs out still answers
 // with what it found and a scan_bounded notice instead of nothing or a hang.
 
-import pg from 'pg';
+import type pg from 'pg';
 import { eventsTable, listPartitions, DAY_MS, type StoreTables } from '../../destinations/postgres/schema.js';
 import { TEXT_INDEX } from '../../destinations/postgres/index.js';
 import type { EventJson } from '../../event/log-event.js';
@@ -78,26 +78,37 @@ function checkRange(range: TimeRange): void {
 }
 
 export class PgStoreReader implements StoreReader {
-  private readonly pool: pg.Pool;
+  /** Made on first use, so that loading the module costs nothing until a query runs. */
+  private poolP: Promise<pg.Pool> | null = null;
+  private readonly url: string;
+  private readonly poolSize: number;
   private readonly tables: StoreTables;
   private readonly table: string;
   private readonly statementTimeoutMs: number;
   private readonly scanBudgetMs: number;
 
   constructor(opts: PgStoreReaderOptions) {
-    this.pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 4, connectionTimeoutMillis: 10_000 });
-    this.pool.on('error', () => { /* an idle client lost; the next query reconnects */ });
+    this.url = opts.url;
+    this.poolSize = opts.poolSize ?? 4;
     this.tables = { prefix: opts.table ?? 'sluice_', textIndex: TEXT_INDEX };
     this.table = eventsTable(this.tables);
     this.statementTimeoutMs = opts.statementTimeoutMs ?? 30_000;
     this.scanBudgetMs = opts.scanBudgetMs ?? 5_000;
   }
 
+  private pool(): Promise<pg.Pool> {
+    return (this.poolP ??= import('pg').then(({ default: pgLib }) => {
+      const pool = new pgLib.Pool({ connectionString: this.url, max: this.poolSize, connectionTimeoutMillis: 10_000 });
+      pool.on('error', () => { /* an idle client lost; the next query reconnects */ });
+      return pool;
+    }));
+  }
+
   /** Runs one statement read-only under a timeout. */
   private async run<R extends pg.QueryResultRow>(sql: string, params: unknown[], timeoutMs: number): Promise<R[]> {
     let client: pg.PoolClient;
     try {
-      client = await this.pool.connect();
+      client = await (await this.pool()).connect();
     } catch (e) {
       throw new SluiceError('SLUICE_ERR_PG', `cannot connect to the PostgreSQL store: ${describeError(e)}`, { cause: e });
     }
@@ -166,7 +177,7 @@ export class PgStoreReader implements StoreReader {
   private async daySlices(range: TimeRange): Promise<TimeRange[]> {
     checkRange(range);
     let days: number[];
-    try { days = await listPartitions(this.pool, this.tables); } catch (e) { throw this.wrap(e); }
+    try { days = await listPartitions(await this.pool(), this.tables); } catch (e) { throw this.wrap(e); }
     const out: TimeRange[] = [];
     for (const d of days.reverse()) {
       const from = Math.max(range.from, d);
@@ -311,6 +322,6 @@ export class PgStoreReader implements StoreReader {
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    if (this.poolP) await (await this.poolP).end();
   }
 }

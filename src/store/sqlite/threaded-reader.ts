@@ -82,6 +82,8 @@ export class ThreadedStoreReader implements StoreReader {
     if (this.closed) return;
     this.closed = true;
     const exited = new Promise<void>((r) => this.worker.once('exit', () => r()));
+    // Unref'd while idle; held now, or the process could end before the thread says it closed.
+    this.worker.ref();
     this.worker.postMessage('close');
     await exited;
   }
