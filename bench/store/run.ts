@@ -11,7 +11,7 @@
 // destination type is unknown), sluice-postgres, rsyslog-ompgsql (rsyslog-pgsql, unpacked by
 // bench/peers/setup.sh), syslog-ng-sql (syslog-ng-mod-sql + libdbd-pgsql).
 // Query latency: 1,000,000 varied events (24 h, 20 hosts, a rare word once per 10,000) written
-// through the postgres destination, then through PgStoreReader, median of 20: the rare word's
+// through the postgres and the store destination, then through their readers, median of 20: the rare word's
 // newest 100; facet counts by host over 24 h; a 60-bucket histogram.
 // Everything listens on 127.0.0.1; processes are stopped by PID; each step is bounded in count and time.
 // Prints a markdown table on stdout (progress on stderr).
@@ -26,7 +26,10 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { destinationKind } from '../../src/destinations/index.js';
 import { PostgresDestination, postgresDestinationSchema } from '../../src/destinations/postgres/index.js';
-import type { SendResult } from '../../src/destinations/types.js';
+import { StoreDestination } from '../../src/destinations/store/index.js';
+import { storeDestinationSchema } from '../../src/destinations/store/config.js';
+import type { Destination, SendResult } from '../../src/destinations/types.js';
+import type { StoreReader } from '../../src/store/types.js';
 import { setLogSink } from '../../src/log.js';
 import { Metrics } from '../../src/metrics/registry.js';
 import type { Node, Query } from '../../src/store/query/ast.js';
@@ -323,41 +326,67 @@ async function timed(n: number, f: () => Promise<number>): Promise<{ ms: number;
   return { ms: +median(times).toFixed(1), rows };
 }
 
-/** Loads `total` events through the postgres destination, then times the three queries through PgStoreReader. */
-async function queryBench(total: number): Promise<{ rows: QueryRow[]; loadEventsPerSecond: number }> {
+/** Writes `total` varied events of the last 24 h through `dest`, in batches; events/s. */
+async function load(dest: Destination, total: number, start: number): Promise<number> {
+  const t0 = Date.now();
+  for (let i = 0; i < total; i += 5000) {
+    const batch = variedChunk(total, start, 86_400_000, i, 5000);
+    const r = await new Promise<SendResult>((res) => dest.send(batch, res));
+    if (r.status !== 'ok') throw new Error(`loading the query set failed: ${r.status} ${'error' in r ? r.error : ''}`);
+    if (Date.now() - t0 > 600_000) throw new Error('loading the query set took over 10 minutes: stopped');
+  }
+  return Math.round(total / ((Date.now() - t0) / 1000));
+}
+
+/** The three queries of the issue, median of 20, through a StoreReader. */
+async function timeQueries(store: string, reader: StoreReader, range: { from: number; to: number }): Promise<QueryRow[]> {
+  const all = q('', { kind: 'all' });
+  const rare = q('zyzzyvarare', { kind: 'word', field: { kind: 'builtin', name: 'message' }, value: 'zyzzyvarare' });
+  const out: QueryRow[] = [];
+  const a = await timed(20, async () => (await reader.search({ query: rare, range, limit: 100 })).events.length);
+  out.push({ store, query: 'rare word, newest 100', medianMs: a.ms, rows: a.rows, note: '' });
+  const b = await timed(20, async () => (await reader.facets(all, range, [{ kind: 'builtin', name: 'host' }], 10)).facets.get('host')!.length);
+  out.push({ store, query: 'facet counts by host, 24 h', medianMs: b.ms, rows: b.rows, note: '' });
+  const c = await timed(20, async () => (await reader.hits(all, range, 86_400_000 / 60)).buckets.filter((x) => x.count > 0).length);
+  out.push({ store, query: '60-bucket histogram, 24 h', medianMs: c.ms, rows: c.rows, note: '' });
+  return out;
+}
+
+/** The same 1M events into PostgreSQL (through PgStoreReader) and the embedded store (through the reader the API uses). */
+async function queryBench(total: number): Promise<{ rows: QueryRow[]; loadEventsPerSecond: { postgres: number; embedded: number } }> {
+  const end = Date.now();
+  const start = end - 86_400_000;
+  const range = { from: start, to: end + 1 };
+  const rows: QueryRow[] = [];
+  const rates = { postgres: 0, embedded: 0 };
   const db = await freshDb('query');
   try {
     const url = dbUrl(db);
     const dest = new PostgresDestination(postgresDestinationSchema.parse({ type: 'postgres', url }), { name: 'bench', metrics: new Metrics(), dataDir: os.tmpdir() });
     await dest.start();
-    const end = Date.now();
-    const start = end - 86_400_000;
-    const t0 = Date.now();
-    for (let i = 0; i < total; i += 5000) {
-      const batch = variedChunk(total, start, 86_400_000, i, 5000);
-      const r = await new Promise<SendResult>((res) => dest.send(batch, res));
-      if (r.status !== 'ok') throw new Error(`loading the query set failed: ${r.status} ${'error' in r ? r.error : ''}`);
-      if (Date.now() - t0 > 600_000) throw new Error('loading the query set took over 10 minutes: stopped');
-    }
-    const loadRate = Math.round(total / ((Date.now() - t0) / 1000));
+    rates.postgres = await load(dest, total, start);
     await dest.stop();
     await withDb(db, (c) => c.query('VACUUM ANALYZE sluice_events'));
     const reader = new PgStoreReader({ url });
-    const range = { from: start, to: end + 1 };
-    const all = q('', { kind: 'all' });
-    const rare = q('zyzzyvarare', { kind: 'word', field: { kind: 'builtin', name: 'message' }, value: 'zyzzyvarare' });
-    const out: QueryRow[] = [];
-    const a = await timed(20, async () => (await reader.search({ query: rare, range, limit: 100 })).events.length);
-    out.push({ store: 'postgres', query: 'rare word, newest 100', medianMs: a.ms, rows: a.rows, note: '' });
-    const b = await timed(20, async () => (await reader.facets(all, range, [{ kind: 'builtin', name: 'host' }], 10)).facets.get('host')!.length);
-    out.push({ store: 'postgres', query: 'facet counts by host, 24 h', medianMs: b.ms, rows: b.rows, note: '' });
-    const c = await timed(20, async () => (await reader.hits(all, range, 86_400_000 / 60)).buckets.filter((x) => x.count > 0).length);
-    out.push({ store: 'postgres', query: '60-bucket histogram, 24 h', medianMs: c.ms, rows: c.rows, note: '' });
+    rows.push(...await timeQueries('postgres', reader, range));
     await reader.close();
-    return { rows: out, loadEventsPerSecond: loadRate };
   } finally {
     await dropDb(db);
   }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-store-query-'));
+  try {
+    const cfg = storeDestinationSchema.parse({ type: 'store', path: path.join(dir, 'store') });
+    const dest = new StoreDestination(cfg, { name: 'bench', metrics: new Metrics(), dataDir: dir, baseDir: dir });
+    await dest.start();
+    rates.embedded = await load(dest, total, start);
+    const reader = dest.openReader();
+    rows.push(...await timeQueries('embedded', reader, range));
+    await reader.close();
+    await dest.stop();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return { rows, loadEventsPerSecond: rates };
 }
 
 function table(header: string[], rows: (string | number | null)[][]): string {
@@ -399,12 +428,11 @@ export async function main(argv: string[]): Promise<number> {
     lines.push('', 'Disk bytes per event: database size after a CHECKPOINT minus an empty database\'s (PostgreSQL; WAL not counted), or the store directory (embedded). Receiver CPU excludes the PostgreSQL server\'s, which is its own column (the postmaster, its ended backends and the running ones: autovacuum and other databases\' clients included).', ...notes, '');
   }
   if (!argv.includes('--no-query')) {
-    say(`query latency: loading ${qEvents} events into PostgreSQL`);
+    say(`query latency: loading ${qEvents} events into PostgreSQL and into the embedded store`);
     const r = await queryBench(qEvents);
     lines.push(`### Query latency over ${qEvents} stored events (median of 20)`, '');
     lines.push(table(['store', 'query', 'median ms', 'rows', 'note'], r.rows.map((x) => [x.store, x.query, x.medianMs, x.rows, x.note])));
-    const embedded = destinationKind('store') ? 'the embedded store is merged, but this harness does not yet open its reader: not measured' : 'skipped: the embedded store (`store` destination type) is not in this build';
-    lines.push('', `- embedded store: ${embedded}`, `- loading the query set through the postgres destination (direct, no TCP): ${r.loadEventsPerSecond} events/s`, '');
+    lines.push('', `- loading the query set (direct, no TCP): postgres destination ${r.loadEventsPerSecond.postgres} events/s, store destination ${r.loadEventsPerSecond.embedded} events/s; the embedded store is read through the reader thread the API uses`, '');
   }
   process.stdout.write(lines.join('\n') + '\n');
   return 0;
