@@ -5,8 +5,8 @@ import { compileFilter, type Filter } from '../filter/compile.js';
 import type { LogEvent } from '../event/log-event.js';
 import { Template } from '../template/template.js';
 import { templateString } from '../template/schema.js';
-import type { RuleInfo } from './alert.js';
-import type { RuleProblem } from './types.js';
+import { alertSource, type RuleInfo } from './alert.js';
+import type { RuleProblem, RuleSetContext } from './types.js';
 
 export const filterString = () => z.string().superRefine((v, ctx) => {
   try { compileFilter(v); } catch (e) { ctx.addIssue({ code: 'custom', message: (e as Error).message }); }
@@ -25,13 +25,19 @@ export const opsRuleShape = {
 
 export interface OpsRuleConfig { type: string; title: string; id?: string; level: string; author?: string; tags: string[]; filter?: string; key: string; max_groups: number }
 
-export function opsInfo(c: OpsRuleConfig): RuleInfo {
-  return { id: c.id ?? null, title: c.title, level: c.level, tags: c.tags, author: c.author ?? null, type: c.type };
-}
-
-export function opsSelect(c: OpsRuleConfig): { filter: Filter | null; key: (ev: LogEvent) => string } {
+/** What every operations rule builds first: its identity, its selection, where alerts come from, its counters. */
+export function opsRule(c: OpsRuleConfig, ctx: RuleSetContext) {
   const t = Template.compile(c.key);
-  return { filter: c.filter ? compileFilter(c.filter) : null, key: t.constant ? () => c.key : (ev) => t.render(ev) };
+  const rule = c.id ?? c.title;
+  return {
+    info: { id: c.id ?? null, title: c.title, level: c.level, tags: c.tags, author: c.author ?? null, type: c.type } satisfies RuleInfo,
+    filter: c.filter ? compileFilter(c.filter) : null as Filter | null,
+    key: t.constant ? () => c.key : (ev: LogEvent) => t.render(ev),
+    source: alertSource(ctx.name),
+    evicted: ctx.metrics.ruleStateEvictions.labels({ component: ctx.name }),
+    matches: ctx.metrics.ruleMatches.labels({ component: ctx.name, rule }),
+    alerts: ctx.metrics.alerts.labels({ component: ctx.name, rule }),
+  };
 }
 
 /** The config itself is the compiled form: nothing to read from files. */

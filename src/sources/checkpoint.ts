@@ -6,13 +6,46 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { log } from '../log.js';
 
+/** How long acknowledgements may gather before the state is written (one write for many acks). */
+const SAVE_AFTER_MS = 200;
+
 export class CheckpointFile<T> {
   readonly file: string;
   private writing: Promise<void> | null = null;
   private again: T | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private closing = false;
 
-  constructor(ctx: { dataDir?: string; baseDir: string }, source: string) {
+  /** `state` gives the source's current state to write. */
+  constructor(ctx: { dataDir?: string; baseDir: string }, private readonly source: string, private readonly state: () => T) {
     this.file = path.join(ctx.dataDir ?? path.join(ctx.baseDir, 'data'), 'checkpoints', `${source.replace(/[^A-Za-z0-9_.-]/g, '_')}.json`);
+  }
+
+  /**
+   * The state moved on (acknowledgements settled): written soon, once for all that come
+   * meanwhile; while closing at once, since destinations may still settle acks as they drain.
+   */
+  schedule(): void {
+    if (this.closing) { this.saveNow(); return; }
+    if (this.timer) return;
+    this.timer = setTimeout(() => { this.timer = null; void this.save(this.state()); }, SAVE_AFTER_MS);
+  }
+
+  /** Stops the timer, waits for writes in progress, then writes the last state synchronously. */
+  async close(): Promise<void> {
+    this.closing = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.flush();
+    this.saveNow();
+  }
+
+  private saveNow(): void {
+    try {
+      this.saveSync(this.state());
+    } catch (e) {
+      log('warn', `source ${this.source}`, 'cannot write checkpoint', { error: String(e) });
+    }
   }
 
   /** The stored state, or null when there is none (or it cannot be read: logged, then ignored). */
@@ -47,7 +80,7 @@ export class CheckpointFile<T> {
     return this.writing;
   }
 
-  /** Waits for every pending write (stop). */
+  /** Waits for every pending write. */
   async flush(): Promise<void> {
     while (this.writing) await this.writing;
   }

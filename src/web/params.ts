@@ -1,6 +1,7 @@
 // Query-string parameters of the API: time ranges, durations, limits and field names.
 
-import type { FieldRef, BuiltinField } from '../store/query/ast.js';
+import type { FieldRef } from '../store/query/ast.js';
+import { BUILTINS } from '../store/query/parse.js';
 import type { TimeRange } from '../store/types.js';
 
 /** A bad parameter: answered 400 with the parameter's name. */
@@ -50,21 +51,9 @@ export function parseInteger(p: URLSearchParams, name: string, dflt: number, min
   return Number(v);
 }
 
-const BUILTIN_ALIASES: Record<string, BuiltinField> = {
-  message: 'message', msg: 'message',
-  host: 'host', hostname: 'host',
-  app: 'app', appname: 'app', program: 'app',
-  procid: 'procid', pid: 'procid',
-  msgid: 'msgid',
-  facility: 'facility',
-  severity: 'severity', level: 'severity',
-  source: 'source',
-  transport: 'transport',
-};
-
 /** A field name as the query language writes it: host, app, sd.ID.PARAM, fields.NAME. */
 export function parseFieldRef(name: string, param = 'fields'): FieldRef {
-  const b = BUILTIN_ALIASES[name];
+  const b = BUILTINS[name];
   if (b) return { kind: 'builtin', name: b };
   if (name.startsWith('fields.') && name.length > 7) return { kind: 'fields', name: name.slice(7) };
   if (name.startsWith('sd.')) {

@@ -9,7 +9,8 @@
 
 import type { ChannelModel, ConfirmChannel, Message } from 'amqplib';
 import { assertExchange, assertQueue, openAmqp, redactUrl } from '../../broker/amqp-topology.js';
-import { CONTENT_TYPE, escapeRoutingWord, EVENTS_HEADER, packMessages, type OutMessage } from '../../broker/wire.js';
+import { CONFIRMED, PENDING, PublishJob, UNROUTABLE } from '../../broker/publish-job.js';
+import { CONTENT_TYPE, escapeRoutingWord, EVENTS_HEADER, packMessages } from '../../broker/wire.js';
 import type { LogEvent } from '../../event/log-event.js';
 import { describeError } from '../../errors.js';
 import { RateLimitedLog } from '../../log.js';
@@ -20,22 +21,7 @@ import { amqpDestinationSchema, type AmqpDestinationConfig } from './config.js';
 
 export { amqpDestinationSchema, type AmqpDestinationConfig } from './config.js';
 
-const PENDING = 0;
-const CONFIRMED = 1;
-const UNROUTABLE = 2;
 
-class Job {
-  readonly state: Uint8Array;
-  remaining: number;
-  next = 0;
-  inFlight = 0;
-  failure: string | null = null;
-  done: ((r: SendResult) => void) | null = null;
-  constructor(readonly batch: LogEvent[], readonly messages: OutMessage[], readonly oversize: LogEvent[]) {
-    this.state = new Uint8Array(messages.length);
-    this.remaining = messages.length;
-  }
-}
 
 interface Link { model: ChannelModel; ch: ConfirmChannel; alive: boolean; writable: boolean }
 
@@ -46,7 +32,7 @@ export class AmqpDestination implements Destination {
   private readonly url: string;
   private link: Link | null = null;
   private connecting: Promise<Link> | null = null;
-  private job: Job | null = null;
+  private job: PublishJob | null = null;
   /** message id → index in the current job, for returns (they carry the message, not its tag). */
   private readonly byId = new Map<string, number>();
   private stopped = false;
@@ -112,7 +98,7 @@ export class AmqpDestination implements Destination {
     let job = this.job;
     if (job === null || job.batch !== events) {
       const packed = packMessages(events, this.key, escapeRoutingWord, this.cfg.events_per_message, this.cfg.max_message_bytes);
-      job = this.job = new Job(events, packed.messages, packed.oversize);
+      job = this.job = new PublishJob(events, packed.messages, packed.oversize);
       this.byId.clear();
       packed.messages.forEach((m, i) => this.byId.set(m.id, i));
     }
@@ -128,7 +114,7 @@ export class AmqpDestination implements Destination {
   }
 
   /** Confirms that never come (a blocked or wedged broker) must not hold the batch for ever. */
-  private armTimer(job: Job): void {
+  private armTimer(job: PublishJob): void {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       if (this.job !== job || job.done === null) return;
@@ -146,7 +132,7 @@ export class AmqpDestination implements Destination {
     this.timer.unref();
   }
 
-  private pump(job: Job): void {
+  private pump(job: PublishJob): void {
     const link = this.link;
     if (job.done === null || this.job !== job || job.failure !== null) return;
     if (link === null || !link.alive) { job.failure ??= 'RabbitMQ connection lost'; this.progress(job); return; }
@@ -185,7 +171,7 @@ export class AmqpDestination implements Destination {
     if (job.state[i] === PENDING) job.state[i] = UNROUTABLE;
   }
 
-  private confirmed(job: Job, i: number, err: unknown): void {
+  private confirmed(job: PublishJob, i: number, err: unknown): void {
     job.inFlight--;
     if (err) {
       this.ctx.metrics.errors.labels({ component: this.ctx.name, stage: 'publishing', error_type: 'nack' }).inc();
@@ -201,7 +187,7 @@ export class AmqpDestination implements Destination {
     this.progress(job);
   }
 
-  private progress(job: Job): void {
+  private progress(job: PublishJob): void {
     if (this.job !== job || job.done === null) return;
     if (job.remaining === 0) { this.complete(job); return; }
     if (job.failure !== null) {
@@ -211,7 +197,7 @@ export class AmqpDestination implements Destination {
     this.pump(job);
   }
 
-  private complete(job: Job): void {
+  private complete(job: PublishJob): void {
     const done = job.done;
     if (done === null) return;
     job.done = null;
@@ -227,7 +213,7 @@ export class AmqpDestination implements Destination {
     done({ status: 'reject', error: parts.join('; '), events: rejected });
   }
 
-  private fail(job: Job, reason: string): void {
+  private fail(job: PublishJob, reason: string): void {
     const done = job.done;
     if (done === null) return;
     job.done = null;

@@ -11,7 +11,8 @@
 // (counted, retried with backoff) and never silently drops old data.
 
 import type { JetStreamClient, NatsConnection, PubAck } from 'nats';
-import { CONTENT_TYPE, escapeSubjectToken, EVENTS_HEADER, packMessages, type OutMessage } from '../../broker/wire.js';
+import { CONFIRMED, PENDING, PublishJob } from '../../broker/publish-job.js';
+import { CONTENT_TYPE, escapeSubjectToken, EVENTS_HEADER, packMessages } from '../../broker/wire.js';
 import { jsErrorCode, loadNats, natsErrorType, natsServers, openNats, type NatsLib } from '../../broker/nats-connection.js';
 import type { LogEvent } from '../../event/log-event.js';
 import { describeError, SluiceError } from '../../errors.js';
@@ -26,18 +27,6 @@ export { natsDestinationSchema, type NatsDestinationConfig } from './config.js';
 
 const STREAM_NOT_FOUND = 10059;
 
-class Job {
-  readonly acked: Uint8Array;
-  remaining: number;
-  next = 0;
-  inFlight = 0;
-  failure: string | null = null;
-  done: ((r: SendResult) => void) | null = null;
-  constructor(readonly batch: LogEvent[], readonly messages: OutMessage[], readonly oversize: LogEvent[]) {
-    this.acked = new Uint8Array(messages.length);
-    this.remaining = messages.length;
-  }
-}
 
 export class NatsDestination implements Destination {
   readonly maxBatch: number;
@@ -47,7 +36,7 @@ export class NatsDestination implements Destination {
   private nc: NatsConnection | null = null;
   private js: JetStreamClient | null = null;
   private connecting: Promise<void> | null = null;
-  private job: Job | null = null;
+  private job: PublishJob | null = null;
   private stopped = false;
   /** Messages the server reported as duplicates (a resend it had already stored). */
   duplicates = 0;
@@ -118,7 +107,7 @@ export class NatsDestination implements Destination {
     let job = this.job;
     if (job === null || job.batch !== events) {
       const packed = packMessages(events, this.subject, escapeSubjectToken, this.cfg.events_per_message, this.cfg.max_message_bytes);
-      job = this.job = new Job(events, packed.messages, packed.oversize);
+      job = this.job = new PublishJob(events, packed.messages, packed.oversize);
     }
     job.done = done;
     job.failure = null;
@@ -130,14 +119,14 @@ export class NatsDestination implements Destination {
     });
   }
 
-  private pump(job: Job): void {
+  private pump(job: PublishJob): void {
     const js = this.js;
     if (job.done === null || this.job !== job) return;
     if (js === null) { this.fail(job, 'NATS connection lost'); return; }
     const n = job.messages.length;
     while (job.failure === null && job.inFlight < this.cfg.max_in_flight && job.next < n) {
       const i = job.next++;
-      if (job.acked[i] === 1) continue;
+      if (job.state[i] === CONFIRMED) continue;
       const m = job.messages[i]!;
       const h = this.lib!.headers();
       h.set('Content-Type', CONTENT_TYPE);
@@ -150,7 +139,7 @@ export class NatsDestination implements Destination {
         (pa: PubAck) => {
           job.inFlight--;
           if (pa.duplicate) this.duplicates++;
-          if (job.acked[i] === 0) { job.acked[i] = 1; job.remaining--; }
+          if (job.state[i] === PENDING) { job.state[i] = CONFIRMED; job.remaining--; }
           this.progress(job);
         },
         (e: unknown) => {
@@ -164,7 +153,7 @@ export class NatsDestination implements Destination {
     }
   }
 
-  private progress(job: Job): void {
+  private progress(job: PublishJob): void {
     if (this.job !== job || job.done === null) return;
     if (job.remaining === 0) { this.complete(job); return; }
     if (job.failure !== null) {
@@ -174,7 +163,7 @@ export class NatsDestination implements Destination {
     this.pump(job);
   }
 
-  private complete(job: Job): void {
+  private complete(job: PublishJob): void {
     const done = job.done;
     if (done === null) return;
     job.done = null;
@@ -187,7 +176,7 @@ export class NatsDestination implements Destination {
   }
 
   /** Reports retry; the job stays, so the retry publishes only what was not acknowledged. */
-  private fail(job: Job, reason: string): void {
+  private fail(job: PublishJob, reason: string): void {
     const done = job.done;
     if (done === null) return;
     job.done = null;

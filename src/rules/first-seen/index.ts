@@ -5,8 +5,8 @@ import { duration } from '../../config/units.js';
 import type { LogEvent } from '../../event/log-event.js';
 import { templateString } from '../../template/schema.js';
 import { Template } from '../../template/template.js';
-import { alertSource, eventTime, makeAlert } from '../alert.js';
-import { boundedSet, noFiles, opsInfo, opsRuleShape, opsSelect, type OpsRuleConfig } from '../common.js';
+import { eventTime, makeAlert } from '../alert.js';
+import { boundedSet, noFiles, opsRule, opsRuleShape, type OpsRuleConfig } from '../common.js';
 import type { RuleSet, RuleSetKind } from '../types.js';
 
 export const firstSeenSchema = z.object({
@@ -25,13 +25,9 @@ export const firstSeenKind: RuleSetKind = {
   compile: noFiles,
   build(compiled, ctx) {
     const c = compiled as FirstSeenConfig;
-    const info = opsInfo(c);
-    const { filter, key } = opsSelect(c);
+    const { info, filter, key, source, evicted, alerts } = opsRule(c, ctx);
     const value = Template.compile(c.value);
-    const source = alertSource(ctx.name);
     const known = new Map<string, number>();
-    const evicted = ctx.metrics.ruleStateEvictions.labels({ component: ctx.name });
-    const alerts = ctx.metrics.alerts.labels({ component: ctx.name, rule: c.id ?? c.title });
     let learningUntil = NaN;
     return {
       ruleCount: 1,

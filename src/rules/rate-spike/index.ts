@@ -3,8 +3,8 @@
 import { z } from 'zod';
 import { duration } from '../../config/units.js';
 import type { LogEvent } from '../../event/log-event.js';
-import { alertSource, eventTime, makeAlert } from '../alert.js';
-import { boundedSet, noFiles, opsInfo, opsRuleShape, opsSelect, type OpsRuleConfig } from '../common.js';
+import { eventTime, makeAlert } from '../alert.js';
+import { boundedSet, noFiles, opsRule, opsRuleShape, type OpsRuleConfig } from '../common.js';
 import type { RuleSet, RuleSetKind } from '../types.js';
 
 export const rateSpikeSchema = z.object({
@@ -28,12 +28,8 @@ export const rateSpikeKind: RuleSetKind = {
   compile: noFiles,
   build(compiled, ctx) {
     const c = compiled as RateSpikeConfig;
-    const info = opsInfo(c);
-    const { filter, key } = opsSelect(c);
-    const source = alertSource(ctx.name);
+    const { info, filter, key, source, evicted, alerts } = opsRule(c, ctx);
     const groups = new Map<string, Baseline>();
-    const evicted = ctx.metrics.ruleStateEvictions.labels({ component: ctx.name });
-    const alerts = ctx.metrics.alerts.labels({ component: ctx.name, rule: c.id ?? c.title });
     const close = (k: string, b: Baseline, ev: LogEvent, out: LogEvent[]) => {
       if (b.samples >= c.min_samples && b.count >= c.min_count && b.count > c.factor * b.ewma) {
         out.push(makeAlert(source, info, { group: { key: k }, count: b.count, first: b.bucket * c.bucket, last: (b.bucket + 1) * c.bucket - 1, event: ev, extra: { baseline: Math.round(b.ewma * 100) / 100 } }));

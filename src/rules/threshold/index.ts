@@ -3,8 +3,8 @@
 import { z } from 'zod';
 import { duration } from '../../config/units.js';
 import type { LogEvent } from '../../event/log-event.js';
-import { alertSource, eventTime, makeAlert } from '../alert.js';
-import { boundedSet, noFiles, opsInfo, opsRuleShape, opsSelect, type OpsRuleConfig } from '../common.js';
+import { eventTime, makeAlert } from '../alert.js';
+import { boundedSet, noFiles, opsRule, opsRuleShape, type OpsRuleConfig } from '../common.js';
 import type { RuleSet, RuleSetKind } from '../types.js';
 
 export const thresholdSchema = z.object({
@@ -22,13 +22,8 @@ export const thresholdKind: RuleSetKind = {
   compile: noFiles,
   build(compiled, ctx) {
     const c = compiled as ThresholdConfig;
-    const info = opsInfo(c);
-    const { filter, key } = opsSelect(c);
-    const source = alertSource(ctx.name);
+    const { info, filter, key, source, evicted, alerts, matches } = opsRule(c, ctx);
     const groups = new Map<string, { times: number[]; suppressUntil: number }>();
-    const evicted = ctx.metrics.ruleStateEvictions.labels({ component: ctx.name });
-    const matches = ctx.metrics.ruleMatches.labels({ component: ctx.name, rule: c.id ?? c.title });
-    const alerts = ctx.metrics.alerts.labels({ component: ctx.name, rule: c.id ?? c.title });
     return {
       ruleCount: 1,
       process(events: LogEvent[]) {

@@ -33,7 +33,6 @@ const CHUNK_BYTES = 256 * 1024;
 /** Bytes read from one file per turn before the others (and the event loop) get theirs. */
 const TURN_BYTES = 4 * 1024 * 1024;
 const TAIL_BYTES = 64;
-const CHECKPOINT_EVERY_MS = 200;
 /** How long a truncated file's old position is remembered for a copy to resume from. */
 const COPY_MEMORY_MS = 5 * 60_000;
 const MAX_DIR_ENTRIES_SCANNED = 10_000;
@@ -62,7 +61,6 @@ export class FileSource implements Source {
   private restored = new Map<string, CheckpointEntry>();
   private pollTimer: NodeJS.Timeout | null = null;
   private scanTimer: NodeJS.Timeout | null = null;
-  private saveTimer: NodeJS.Timeout | null = null;
   private blocked = false;
   private stopping = false;
   private polling = false;
@@ -75,7 +73,7 @@ export class FileSource implements Source {
 
   constructor(private readonly cfg: FileSourceConfig, private readonly ctx: SourceContext) {
     this.stats = new SourceStats(ctx.metrics, ctx.name);
-    this.checkpoint = new CheckpointFile(ctx, ctx.name);
+    this.checkpoint = new CheckpointFile(ctx, ctx.name, () => this.state());
     this.includes = cfg.include.map((g) => path.resolve(ctx.baseDir, g));
     this.excludes = cfg.exclude.map((g) => (g.includes('/') ? path.resolve(ctx.baseDir, g) : g));
     this.multiline = cfg.multiline ? new RegExp(cfg.multiline.start) : null;
@@ -470,7 +468,7 @@ export class FileSource implements Source {
       // Lines dropped whole (the rest of a cut line) still move the position.
       if (f.commit.unsettled === 0 && !this.pending.has(f) && f.commit.committed !== f.emittedPos) {
         f.commit.ticket(f.emittedPos)();
-        this.scheduleSave();
+        this.checkpoint.schedule();
       }
       return;
     }
@@ -478,7 +476,7 @@ export class FileSource implements Source {
     const settle = f.commit.ticket(f.emittedPos);
     const ack = new BatchAck((outcome: AckOutcome) => {
       if (outcome === 'rejected') this.stats.error('queueing', 'rejected', 'a destination refused lines (buffer full under drop_newest); they are counted there as dropped');
-      if (settle()) this.scheduleSave();
+      if (settle()) this.checkpoint.schedule();
     }, true);
     const ready = this.ctx.router.dispatch(this.ctx.name, events, ack, true);
     if (!ready && !this.blocked) {
@@ -502,7 +500,7 @@ export class FileSource implements Source {
     this.files.delete(f.key);
     this.sources.delete(f.path);
     log('info', `source ${this.ctx.name}`, 'released a renamed or removed file read to its end', { file: f.path, bytes: f.readPos });
-    this.scheduleSave();
+    this.checkpoint.schedule();
   }
 
   private state(): FileCheckpoint {
@@ -513,35 +511,13 @@ export class FileSource implements Source {
     return { version: 1, files };
   }
 
-  private scheduleSave(): void {
-    if (this.stopping) {
-      this.saveNow();
-      return;
-    }
-    if (this.saveTimer) return;
-    this.saveTimer = setTimeout(() => {
-      this.saveTimer = null;
-      void this.checkpoint.save(this.state());
-    }, CHECKPOINT_EVERY_MS);
-  }
-
-  private saveNow(): void {
-    try {
-      this.checkpoint.saveSync(this.state());
-    } catch (e) {
-      log('warn', `source ${this.ctx.name}`, 'cannot write checkpoint', { error: String(e) });
-    }
-  }
-
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.pollTimer) clearTimeout(this.pollTimer);
     if (this.scanTimer) clearInterval(this.scanTimer);
-    if (this.saveTimer) clearTimeout(this.saveTimer);
-    this.pollTimer = this.scanTimer = this.saveTimer = null;
-    await this.checkpoint.flush();
-    // Acks settling while destinations drain write the checkpoint synchronously (scheduleSave).
-    this.saveNow();
+    this.pollTimer = this.scanTimer = null;
+    // Acks settling while destinations drain write the checkpoint synchronously from here on.
+    await this.checkpoint.close();
     // A late ack only needs the positions, not the descriptors (a reload must not leak them).
     for (const f of this.files.values()) f.close();
   }

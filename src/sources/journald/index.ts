@@ -11,7 +11,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { EventFlag, LogEvent, type EventSource } from '../../event/log-event.js';
-import { log } from '../../log.js';
 import { BatchAck } from '../../pipeline/acknowledgement.js';
 import { CheckpointFile } from '../checkpoint.js';
 import type { SourceKind } from '../index.js';
@@ -25,7 +24,6 @@ export { journaldSourceSchema, type JournaldSourceConfig } from './config.js';
 interface JournalCheckpoint { version: 1; cursor: string | null }
 
 const RESTART_DELAY_MS = 1000;
-const CHECKPOINT_EVERY_MS = 200;
 
 export class JournaldSource implements Source {
   private readonly stats: SourceStats;
@@ -37,7 +35,6 @@ export class JournaldSource implements Source {
   private partial = '';
   private stderrText = '';
   private blocked = false;
-  private saveTimer: NodeJS.Timeout | null = null;
   private restartTimer: NodeJS.Timeout | null = null;
   /** Cursor of the last entry read (dispatched), where a restarted journalctl resumes. */
   private readCursor: string | null = null;
@@ -47,7 +44,7 @@ export class JournaldSource implements Source {
 
   constructor(private readonly cfg: JournaldSourceConfig, private readonly ctx: SourceContext) {
     this.stats = new SourceStats(ctx.metrics, ctx.name);
-    this.checkpoint = new CheckpointFile(ctx, ctx.name);
+    this.checkpoint = new CheckpointFile(ctx, ctx.name, () => ({ version: 1, cursor: this.commit.committed }));
     this.source = { name: ctx.name, transport: 'journald', address: null, port: null, tlsPeer: null };
     this.commit = new OrderedCommit<string | null>(null);
   }
@@ -154,7 +151,7 @@ export class JournaldSource implements Source {
     const commit = this.commit;
     const ack = new BatchAck((outcome) => {
       if (outcome === 'rejected') this.stats.error('queueing', 'rejected', 'a destination refused entries (buffer full under drop_newest)');
-      if (settle() && commit === this.commit) this.scheduleSave();
+      if (settle() && commit === this.commit) this.checkpoint.schedule();
     }, true);
     const ready = this.ctx.router.dispatch(this.ctx.name, events, ack, true);
     if (!ready && !this.blocked && this.child) {
@@ -199,26 +196,8 @@ export class JournaldSource implements Source {
     return ev;
   }
 
-  private scheduleSave(): void {
-    if (this.stopping) { this.saveNow(); return; }
-    if (this.saveTimer) return;
-    this.saveTimer = setTimeout(() => {
-      this.saveTimer = null;
-      void this.checkpoint.save({ version: 1, cursor: this.commit.committed });
-    }, CHECKPOINT_EVERY_MS);
-  }
-
-  private saveNow(): void {
-    try {
-      this.checkpoint.saveSync({ version: 1, cursor: this.commit.committed });
-    } catch (e) {
-      log('warn', `source ${this.ctx.name}`, 'cannot write checkpoint', { error: String(e) });
-    }
-  }
-
   async stop(): Promise<void> {
     this.stopping = true;
-    if (this.saveTimer) clearTimeout(this.saveTimer);
     if (this.restartTimer) clearTimeout(this.restartTimer);
     const child = this.child;
     if (child) {
@@ -228,8 +207,7 @@ export class JournaldSource implements Source {
       await gone;
       clearTimeout(t);
     }
-    await this.checkpoint.flush();
-    this.saveNow();
+    await this.checkpoint.close();
   }
 }
 

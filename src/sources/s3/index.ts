@@ -8,7 +8,6 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { LogEvent, type EventSource } from '../../event/log-event.js';
-import { log } from '../../log.js';
 import { BatchAck } from '../../pipeline/acknowledgement.js';
 import { CheckpointFile } from '../checkpoint.js';
 import type { SourceKind } from '../index.js';
@@ -106,11 +105,10 @@ export class S3Source implements Source {
   private running: Promise<void> | null = null;
   private stopping = false;
   private readonly source: EventSource;
-  private saveTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly cfg: S3SourceConfig, private readonly ctx: SourceContext) {
     this.stats = new SourceStats(ctx.metrics, ctx.name);
-    this.checkpoint = new CheckpointFile(ctx, ctx.name);
+    this.checkpoint = new CheckpointFile(ctx, ctx.name, () => this.state());
     this.source = { name: ctx.name, transport: 's3', address: cfg.bucket ?? cfg.directory ?? null, port: null, tlsPeer: null };
   }
 
@@ -245,34 +243,18 @@ export class S3Source implements Source {
       for (const k of drop) this.done.delete(k);
       this.after = drop[drop.length - 1]!;
     }
-    this.scheduleSave();
+    this.checkpoint.schedule();
   }
 
   private state(): S3Checkpoint {
     return { version: 1, done: [...this.done], after: this.after };
   }
 
-  private scheduleSave(): void {
-    if (this.stopping) { this.saveNow(); return; }
-    if (this.saveTimer) return;
-    this.saveTimer = setTimeout(() => { this.saveTimer = null; void this.checkpoint.save(this.state()); }, 100);
-  }
-
-  private saveNow(): void {
-    try {
-      this.checkpoint.saveSync(this.state());
-    } catch (e) {
-      log('warn', `source ${this.ctx.name}`, 'cannot write checkpoint', { error: String(e) });
-    }
-  }
-
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
-    if (this.saveTimer) clearTimeout(this.saveTimer);
     await this.running?.catch(() => {});
-    await this.checkpoint.flush();
-    this.saveNow();
+    await this.checkpoint.close();
     this.store?.close();
   }
 }

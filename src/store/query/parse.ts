@@ -65,7 +65,8 @@ export const MAX_LIMIT = 100_000;
 export const MAX_TOP = 10_000;
 export const MAX_STATS_FIELDS = 4;
 
-const BUILTINS: Record<string, BuiltinField> = {
+/** Field names and their aliases, lower-case (the API reads facet names through it too). */
+export const BUILTINS: Readonly<Record<string, BuiltinField>> = {
   message: 'message', msg: 'message',
   host: 'host', hostname: 'host',
   app: 'app', appname: 'app', program: 'app',

@@ -30,16 +30,15 @@ export interface SeqRecord {
 }
 
 /**
- * Records with seq > afterSeq from every partition, merged into ascending seq order. A row
- * that sits in the wrong place (edited seq) is yielded where its seq puts it; duplicates of a
- * seq across partitions are yielded twice, so verify sees them.
+ * Rows of `sql` (ordered by seq) from every partition, merged into ascending seq order, each
+ * with the partition file it came from.
  */
-export function* recordsInSeqOrder(dir: string, afterSeq: number): Generator<SeqRecord> {
-  const cursors: { db: Database.Database; it: Iterator<StoredRow>; head: StoredRow | null; where: string }[] = [];
+function* mergedBySeq<R extends { seq: number }>(dir: string, sql: string, params: unknown[]): Generator<{ row: R; where: string }> {
+  const cursors: { db: Database.Database; it: Iterator<R>; head: R | null; where: string }[] = [];
   try {
     for (const p of listPartitions(dir)) {
       const db = openPartitionForRead(p.file);
-      const it = (db.prepare('SELECT * FROM events WHERE seq > ? ORDER BY seq').iterate(afterSeq) as IterableIterator<StoredRow>)[Symbol.iterator]();
+      const it = (db.prepare(sql).iterate(...params) as IterableIterator<R>)[Symbol.iterator]();
       const first = it.next();
       cursors.push({ db, it, head: first.done ? null : first.value, where: path.basename(p.file) });
     }
@@ -54,7 +53,7 @@ export function* recordsInSeqOrder(dir: string, afterSeq: number): Generator<Seq
       const row = c.head!;
       const n = c.it.next();
       c.head = n.done ? null : n.value;
-      yield { seq: row.seq, bytes: recordBytes(row), storedHash: row.hash, time: row.time, where: c.where };
+      yield { row, where: c.where };
     }
   } finally {
     for (const c of cursors) {
@@ -65,35 +64,22 @@ export function* recordsInSeqOrder(dir: string, afterSeq: number): Generator<Seq
 }
 
 /**
+ * Records with seq > afterSeq from every partition, merged into ascending seq order. A row
+ * that sits in the wrong place (edited seq) is yielded where its seq puts it; duplicates of a
+ * seq across partitions are yielded twice, so verify sees them.
+ */
+export function* recordsInSeqOrder(dir: string, afterSeq: number): Generator<SeqRecord> {
+  for (const { row, where } of mergedBySeq<StoredRow>(dir, 'SELECT * FROM events WHERE seq > ? ORDER BY seq', [afterSeq])) {
+    yield { seq: row.seq, bytes: recordBytes(row), storedHash: row.hash, time: row.time, where };
+  }
+}
+
+/**
  * The stored leaf hashes of seq fromSeq..toSeq in seq order (what the seal rebuilds its tree
  * from after a restart). A row without a hash gives 32 zero bytes, which no tree accepts.
  */
 export function* hashesInSeqOrder(dir: string, fromSeq: number, toSeq: number): Generator<Buffer> {
-  const cursors: { db: Database.Database; it: Iterator<{ seq: number; hash: Buffer | null }>; head: { seq: number; hash: Buffer | null } | null }[] = [];
-  try {
-    for (const p of listPartitions(dir)) {
-      const db = openPartitionForRead(p.file);
-      const it = (db.prepare('SELECT seq, hash FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq').iterate(fromSeq, toSeq) as IterableIterator<{ seq: number; hash: Buffer | null }>)[Symbol.iterator]();
-      const first = it.next();
-      cursors.push({ db, it, head: first.done ? null : first.value });
-    }
-    for (;;) {
-      let best = -1;
-      for (let i = 0; i < cursors.length; i++) {
-        const h = cursors[i]!.head;
-        if (h !== null && (best < 0 || h.seq < cursors[best]!.head!.seq)) best = i;
-      }
-      if (best < 0) return;
-      const c = cursors[best]!;
-      const row = c.head!;
-      const n = c.it.next();
-      c.head = n.done ? null : n.value;
-      yield row.hash ?? Buffer.alloc(32);
-    }
-  } finally {
-    for (const c of cursors) {
-      c.it.return?.();
-      c.db.close();
-    }
+  for (const { row } of mergedBySeq<{ seq: number; hash: Buffer | null }>(dir, 'SELECT seq, hash FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq', [fromSeq, toSeq])) {
+    yield row.hash ?? Buffer.alloc(32);
   }
 }
