@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { havePeer } from '../helpers/peers.js';
 import { parseMetrics, renderTop } from '../../src/cli/top.js';
 import { freePort, SLUICE_BIN, spawnSluice, writeConfig } from '../helpers/daemon.js';
 import { tempDir, waitFor } from '../helpers/wait.js';
@@ -21,7 +22,8 @@ describe('sluice top', () => {
     assert.match(screen, /^out\s+100\.0\s+290\s+0\s+25\.0%/m);
   });
 
-  test('a live view of a running daemon in a tmux pseudo-terminal; q quits', { skip: hasTmux ? false : 'tmux is not installed' }, async () => {
+  test('a live view of a running daemon in a tmux pseudo-terminal; q quits', async (t) => {
+    if (!havePeer(t, 'tmux', hasTmux)) return;
     const dir = tempDir('top');
     fs.writeFileSync(path.join(dir, 'rules.yml'), 'title: Root login refused\nid: top-test-1\nauthor: sluice tests\nlogsource:\n  service: sshd\ndetection:\n  k:\n    - "Failed password for root"\n  condition: k\nlevel: high\n');
     const apiPort = await freePort();

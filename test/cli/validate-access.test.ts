@@ -16,6 +16,7 @@ function validate(cwd: string, args: string[]) {
 
 describe('sluice validate: file access', () => {
   test('a key only root can read, and a data_dir nobody may write, are named for --user nobody', async (t: TestContext) => {
+    // Reason: only root can make files that another user cannot read; CI runs as root.
     if (process.getuid?.() !== 0) { t.skip('needs root to make files another user cannot read'); return; }
     const dir = tempDir('validate-access');
     fs.chmodSync(dir, 0o755);

@@ -6,7 +6,7 @@ import { natsDestinationSchema, NatsDestination } from '../../src/destinations/n
 import type { SendResult } from '../../src/destinations/types.js';
 import { LogEvent, type EventSource } from '../../src/event/log-event.js';
 import { Metrics } from '../../src/metrics/registry.js';
-import { brokerMissing, deleteStreams, NATS_URL, natsClient, uniqueName } from '../helpers/brokers.js';
+import { haveBroker, deleteStreams, NATS_URL, natsClient, uniqueName } from '../helpers/brokers.js';
 import { tempDir } from '../helpers/wait.js';
 
 const streams: string[] = [];
@@ -33,8 +33,7 @@ async function streamMessages(stream: string): Promise<number> {
 }
 
 test('the same events sent again (a new batch after a crash) carry the same Nats-Msg-Id and are stored once', { timeout: 30_000 }, async (t) => {
-  const skip = await brokerMissing('nats');
-  if (skip) { t.skip(skip); return; }
+  if (!(await haveBroker(t, 'nats'))) return;
   const stream = uniqueName('DEDUP');
   streams.push(stream);
   const cfg = natsDestinationSchema.parse({ type: 'nats', url: NATS_URL, stream, subject: `d${stream.toLowerCase()}.\${HOST}`, events_per_message: 10 });
@@ -51,8 +50,7 @@ test('the same events sent again (a new batch after a crash) carry the same Nats
 });
 
 test('a full stream (discard: new) is a counted publish error, retried until there is room; nothing is dropped', { timeout: 30_000 }, async (t) => {
-  const skip = await brokerMissing('nats');
-  if (skip) { t.skip(skip); return; }
+  if (!(await haveBroker(t, 'nats'))) return;
   const stream = uniqueName('FULL');
   streams.push(stream);
   const cfg = natsDestinationSchema.parse({

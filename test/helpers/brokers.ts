@@ -1,6 +1,8 @@
 // Brokers for tests: streams and vhosts of their own on the machine's NATS and RabbitMQ, and
 // private nats-server / JetStream clusters on free ports for tests that kill them.
 
+import type { TestContext } from 'node:test';
+import { havePeer } from './peers.js';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -25,12 +27,10 @@ export function reachable(port: number, host = '127.0.0.1'): Promise<boolean> {
 }
 
 /** Skip reason when a broker is missing (a failure under SLUICE_REQUIRE_ALL=1, as CI runs). */
-export async function brokerMissing(which: 'nats' | 'amqp'): Promise<string | false> {
+/** The machine's broker answers; otherwise the test is skipped, or fails under SLUICE_REQUIRE_ALL=1 (havePeer). */
+export async function haveBroker(t: TestContext, which: 'nats' | 'amqp'): Promise<boolean> {
   const ok = which === 'nats' ? await reachable(4222) : await reachable(5672);
-  if (ok) return false;
-  const why = which === 'nats' ? 'NATS JetStream is not listening on 127.0.0.1:4222' : 'RabbitMQ is not listening on 127.0.0.1:5672';
-  if (process.env.SLUICE_REQUIRE_ALL === '1') throw new Error(why);
-  return why;
+  return havePeer(t, which, ok, which === 'nats' ? 'NATS JetStream is not listening on 127.0.0.1:4222' : 'RabbitMQ is not listening on 127.0.0.1:5672');
 }
 
 let unique = 0;

@@ -50,9 +50,8 @@ export function findCommand(cmd: string): string | null {
  * Returns true if the peer is there. Otherwise skips the test with the reason, or fails it
  * under SLUICE_REQUIRE_ALL=1.
  */
-export function havePeer(t: TestContext, name: string, found: unknown): boolean {
+export function havePeer(t: TestContext, name: string, found: unknown, why = `${name} is not installed (run ../shared/bench/peers/setup.sh or .ci/run)`): boolean {
   if (found) return true;
-  const why = `${name} is not installed (run ../shared/bench/peers/setup.sh or .ci/run)`;
   if (process.env.SLUICE_REQUIRE_ALL === '1') throw new Error(`SLUICE_REQUIRE_ALL=1: ${why}`);
   // Reason: a developer machine may lack the peer; CI installs it and sets SLUICE_REQUIRE_ALL=1.
   t.skip(why);

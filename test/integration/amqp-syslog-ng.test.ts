@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { send } from '../../src/cli/send/index.js';
 import type { Pipeline } from '../../src/pipeline/pipeline.js';
-import { brokerMissing, createVhost, deleteVhost, missingRanges, reachable, seqCounts, uniqueName } from '../helpers/brokers.js';
+import { haveBroker, createVhost, deleteVhost, missingRanges, reachable, seqCounts, uniqueName } from '../helpers/brokers.js';
 import { freePort, startPipeline } from '../helpers/daemon.js';
 import { findSyslogNg, havePeer } from '../helpers/peers.js';
 import { readLines, tempDir, waitFor } from '../helpers/wait.js';
@@ -24,8 +24,7 @@ after(async () => {
 });
 
 test('syslog-ng amqp() → RabbitMQ → sluice amqp source: every message, header fields intact', { timeout: 120_000 }, async (t) => {
-  const skip = await brokerMissing('amqp');
-  if (skip) { t.skip(skip); return; }
+  if (!(await haveBroker(t, 'amqp'))) return;
   const sng = findSyslogNg();
   if (!havePeer(t, 'syslog-ng with its amqp module (syslog-ng-mod-amqp)', sng && fs.existsSync(AMQP_MODULE) ? sng : null)) return;
   const dir = tempDir('amqp-sng');

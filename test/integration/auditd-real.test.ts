@@ -54,6 +54,7 @@ function auditStatus(bin: string): Map<string, string> | string {
 
 /** Skips (also under SLUICE_REQUIRE_ALL=1): the issue asks for the real event only where the kernel allows it. */
 function kernelRefuses(t: TestContext, why: string): void {
+  // Reason: the issue asks for a real event only where the kernel allows it.
   t.skip(`the kernel does not allow audit here: ${why}`);
 }
 
@@ -71,6 +72,7 @@ test('auditd: an auditctl execve rule, a real event, read by the auditd source a
   enabledBefore = status.get('enabled') ?? null;
   if (enabledBefore === '2') return kernelRefuses(t, 'the audit configuration is locked (enabled 2)');
   if ((status.get('pid') ?? '0') !== '0') {
+    // Reason: the kernel takes one audit daemon; the machine's own is not the test's to replace.
     t.skip(`an audit daemon (pid ${status.get('pid')}) is already registered with the kernel; not taking its place`);
     return;
   }

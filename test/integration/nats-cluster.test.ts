@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
+import { havePeer } from '../helpers/peers.js';
 import { connect } from 'nats';
 import { send } from '../../src/cli/send/index.js';
 import type { NatsDestination } from '../../src/destinations/nats/index.js';
@@ -36,11 +37,7 @@ async function streamLeader(urls: string, stream: string): Promise<string | null
 }
 
 test('R3 stream on a three-node cluster: the stream leader killed and restarted under 100,000 events, none lost', { timeout: 300_000 }, async (t) => {
-  if (!fs.existsSync(NATS_SERVER)) {
-    if (process.env.SLUICE_REQUIRE_ALL === '1') throw new Error(`${NATS_SERVER} missing`);
-    t.skip(`${NATS_SERVER} missing`);
-    return;
-  }
+  if (!havePeer(t, NATS_SERVER, fs.existsSync(NATS_SERVER))) return;
   const dir = tempDir('nats-cluster');
   servers = await startNatsCluster(path.join(dir, 'nats'));
   const urls = servers.map((s) => s.url).join(',');

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { send } from '../../src/cli/send/index.js';
 import type { Pipeline } from '../../src/pipeline/pipeline.js';
-import { brokerMissing, deleteStreams, duplicates, missingRanges, NATS_URL, seqCounts, uniqueName } from '../helpers/brokers.js';
+import { haveBroker, deleteStreams, duplicates, missingRanges, NATS_URL, seqCounts, uniqueName } from '../helpers/brokers.js';
 import { endpoint, spawnSluice, startPipeline, writeConfig, type SluiceProcess } from '../helpers/daemon.js';
 import { readLines, tempDir, waitFor } from '../helpers/wait.js';
 
@@ -21,8 +21,7 @@ after(async () => {
 });
 
 test('three consumers on one durable, one killed with kill -9 half way: every event at least once', { timeout: 180_000 }, async (t) => {
-  const skip = await brokerMissing('nats');
-  if (skip) { t.skip(skip); return; }
+  if (!(await haveBroker(t, 'nats'))) return;
   const dir = tempDir('nats-takeover');
   const stream = uniqueName('TAKEOVER');
   streams.push(stream);

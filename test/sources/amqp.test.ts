@@ -11,7 +11,7 @@ import amqp from 'amqplib';
 import { send } from '../../src/cli/send/index.js';
 import type { Pipeline } from '../../src/pipeline/pipeline.js';
 import type { AmqpSource } from '../../src/sources/amqp/index.js';
-import { brokerMissing, createVhost, deleteVhost, missingRanges, seqCounts, uniqueName } from '../helpers/brokers.js';
+import { haveBroker, createVhost, deleteVhost, missingRanges, seqCounts, uniqueName } from '../helpers/brokers.js';
 import { endpoint, startPipeline } from '../helpers/daemon.js';
 import { readLines, tempDir, waitFor } from '../helpers/wait.js';
 
@@ -74,8 +74,7 @@ async function queues(vh: string): Promise<Map<string, { type: string; messages:
 }
 
 test('round robin on a quorum queue shared by two sources; fan-out to a second queue through the exchange', { timeout: 90_000 }, async (t) => {
-  const skip = await brokerMissing('amqp');
-  if (skip) { t.skip(skip); return; }
+  if (!(await haveBroker(t, 'amqp'))) return;
   const dir = tempDir('amqp-group');
   const { name: vh, url } = await vhost('grp');
   const [a, b, c] = ['a', 'b', 'c'].map((x) => path.join(dir, `${x}.log`)) as [string, string, string];
@@ -102,8 +101,7 @@ test('round robin on a quorum queue shared by two sources; fan-out to a second q
 });
 
 test('an unroutable message and an oversize event go to the dead-letter file, counted; the rest is delivered', { timeout: 60_000 }, async (t) => {
-  const skip = await brokerMissing('amqp');
-  if (skip) { t.skip(skip); return; }
+  if (!(await haveBroker(t, 'amqp'))) return;
   const dir = tempDir('amqp-unroutable');
   const { url } = await vhost('unr');
   const out = path.join(dir, 'out.log');
@@ -124,8 +122,7 @@ test('an unroutable message and an oversize event go to the dead-letter file, co
 });
 
 test('a poison message is dead-lettered at once; one the destinations keep refusing goes to the DLX after the delivery limit', { timeout: 60_000 }, async (t) => {
-  const skip = await brokerMissing('amqp');
-  if (skip) { t.skip(skip); return; }
+  if (!(await haveBroker(t, 'amqp'))) return;
   const dir = tempDir('amqp-poison');
   const { name: vh, url } = await vhost('poison');
   // The destination's directory is missing (create_dirs: false): its send is retried for ever,

@@ -9,7 +9,7 @@ import { headers } from 'nats';
 import { send } from '../../src/cli/send/index.js';
 import type { NatsSource } from '../../src/sources/nats/index.js';
 import type { Pipeline } from '../../src/pipeline/pipeline.js';
-import { brokerMissing, deleteStreams, duplicates, missingRanges, NATS_URL, natsClient, seqCounts, uniqueName } from '../helpers/brokers.js';
+import { haveBroker, deleteStreams, duplicates, missingRanges, NATS_URL, natsClient, seqCounts, uniqueName } from '../helpers/brokers.js';
 import { endpoint, startPipeline } from '../helpers/daemon.js';
 import { readLines, tempDir, waitFor } from '../helpers/wait.js';
 
@@ -60,8 +60,7 @@ function natsSource(p: Pipeline): NatsSource {
 }
 
 test('syslog → nats destination → JetStream → nats source → file: every event, fields intact', { timeout: 60_000 }, async (t) => {
-  const skip = await brokerMissing('nats');
-  if (skip) { t.skip(skip); return; }
+  if (!(await haveBroker(t, 'nats'))) return;
   const dir = tempDir('nats-rt');
   const stream = uniqueName('RT');
   streams.push(stream);
@@ -92,8 +91,7 @@ test('syslog → nats destination → JetStream → nats source → file: every 
 });
 
 test('one durable shared by two sources splits the messages; a second durable gets every one (fan-out)', { timeout: 60_000 }, async (t) => {
-  const skip = await brokerMissing('nats');
-  if (skip) { t.skip(skip); return; }
+  if (!(await haveBroker(t, 'nats'))) return;
   const dir = tempDir('nats-group');
   const stream = uniqueName('GRP');
   streams.push(stream);
@@ -113,8 +111,7 @@ test('one durable shared by two sources splits the messages; a second durable ge
 });
 
 test('foreign publishers: syslog lines and other JSON are read; a poison message goes to the dead-letter file and is terminated', { timeout: 60_000 }, async (t) => {
-  const skip = await brokerMissing('nats');
-  if (skip) { t.skip(skip); return; }
+  if (!(await haveBroker(t, 'nats'))) return;
   const dir = tempDir('nats-foreign');
   const stream = uniqueName('FOREIGN');
   streams.push(stream);
@@ -168,8 +165,7 @@ test('foreign publishers: syslog lines and other JSON are read; a poison message
 });
 
 test('working() keeps a message held by a slow destination from being redelivered; a deleted durable is recreated', { timeout: 60_000 }, async (t) => {
-  const skip = await brokerMissing('nats');
-  if (skip) { t.skip(skip); return; }
+  if (!(await haveBroker(t, 'nats'))) return;
   const dir = tempDir('nats-working');
   const stream = uniqueName('WORKING');
   streams.push(stream);
