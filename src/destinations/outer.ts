@@ -5,7 +5,7 @@ import { duration, size } from '../config/units.js';
 
 export const bufferSchema = z.object({
   type: z.enum(['memory', 'disk']).default('memory').describe('memory (bounded, lost on crash) or disk (survives kill -9 and restarts)'),
-  max_bytes: size().optional().describe('limit of buffered events (default: 12MiB memory, 1GiB disk)'),
+  max_bytes: size().optional().describe('limit of buffered events (default: 10MiB memory, 1GiB disk)'),
   when_full: z.enum(['block', 'drop_newest']).default('block')
     .describe('block: slow TCP/TLS senders down (UDP listeners hold a bounded backlog, then drop and count); drop_newest: drop and count'),
   path: z.string().optional().describe('disk buffer directory (default: <data_dir>/buffers/<destination>)'),

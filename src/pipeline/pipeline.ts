@@ -18,7 +18,7 @@ import { planReload, type ComponentChanges } from './reload-plan.js';
 import { buildAnalysis, type Analysis } from './analysis.js';
 import { Router, type LogPath } from './router.js';
 
-const MEMORY_BUFFER_DEFAULT = 12 * 1024 * 1024;
+const MEMORY_BUFFER_DEFAULT = 10 * 1024 * 1024;
 const DISK_BUFFER_DEFAULT = 1024 * 1024 * 1024;
 const DRAIN_TIMEOUT_MS = 10_000;
 /** How long a destination replaced by a reload may deliver before handing its buffer on (sources wait meanwhile). */
