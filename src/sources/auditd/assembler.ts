@@ -1,7 +1,10 @@
 // Joins the records of one audit event (same node, timestamp and serial) into one event.
 //
 // Multi-record events (a SYSCALL and its CWD, PATH, EXECVE, PROCTITLE, SOCKADDR... records)
-// end with EOE, or on a timeout since their last record, or at a size cap. Other record types
+// end with EOE, at the PROCTITLE of a syscall event, or on a timeout since their last record,
+// or at a size cap. The kernel writes a syscall's PROCTITLE last, just before the EOE
+// (audit_log_exit), and auditd does not write EOE records to its log (3.0.9 here): without
+// ending at PROCTITLE every event read from audit.log would wait out the timeout. Other record types
 // (user-space messages: USER_LOGIN, USER_CMD, ...; daemon records) are events at once. A record
 // for an event already emitted is an orphan event of its own; an identical record twice is a
 // duplicate, dropped. Each record carries a tag (its batch acknowledgement) that goes with the
@@ -23,8 +26,8 @@ export interface AssembledEvent<T> {
   key: string;
   records: AuditRecord[];
   tags: T[];
-  /** Why it was emitted: eoe, single, timeout, size, orphan, stop. */
-  reason: 'eoe' | 'single' | 'timeout' | 'size' | 'orphan' | 'stop';
+  /** Why it was emitted: eoe, proctitle (a syscall's last record), single, timeout, size, orphan, stop. */
+  reason: 'eoe' | 'proctitle' | 'single' | 'timeout' | 'size' | 'orphan' | 'stop';
 }
 
 interface Open<T> {
@@ -33,6 +36,7 @@ interface Open<T> {
   bytes: number;
   lastAt: number;
   lines: Set<string>;
+  syscall: boolean;
 }
 
 export interface AssemblerLimits {
@@ -49,6 +53,8 @@ export class AuditAssembler<T> {
   private readonly open = new Map<string, Open<T>>();
   /** Emitted event keys -> their record lines (duplicates), oldest first. */
   private readonly recent = new Map<string, Set<string>>();
+  /** Events that ended at their PROCTITLE: their EOE, when it comes, is expected, not a duplicate. */
+  private readonly endedAtProctitle = new Set<string>();
   duplicates = 0;
 
   constructor(private readonly limits: AssemblerLimits, private readonly emit: (e: AssembledEvent<T>) => void) {}
@@ -62,6 +68,7 @@ export class AuditAssembler<T> {
     if (open === undefined) {
       const done = this.recent.get(rec.key);
       if (done !== undefined) {
+        if (rec.type === 'EOE' && this.endedAtProctitle.delete(rec.key)) { this.emit({ key: rec.key, records: [], tags: [tag], reason: 'eoe' }); return; }
         if (done.has(rec.raw) || rec.type === 'EOE') { this.duplicates++; this.emitDuplicate(tag); return; }
         this.emit({ key: rec.key, records: [rec], tags: [tag], reason: 'orphan' });
         return;
@@ -71,7 +78,7 @@ export class AuditAssembler<T> {
         this.finish(rec.key, [rec], [tag], 'single', new Set([rec.raw]));
         return;
       }
-      this.open.set(rec.key, { records: [rec], tags: [tag], bytes: rec.raw.length, lastAt: now, lines: new Set([rec.raw]) });
+      this.open.set(rec.key, { records: [rec], tags: [tag], bytes: rec.raw.length, lastAt: now, lines: new Set([rec.raw]), syscall: rec.type === 'SYSCALL' });
       if (this.open.size > this.limits.maxOpen) {
         // Too many events waiting for their EOE: the oldest goes out as it is.
         const [oldKey, old] = this.open.entries().next().value!;
@@ -92,6 +99,13 @@ export class AuditAssembler<T> {
     open.lines.add(rec.raw);
     open.bytes += rec.raw.length;
     open.lastAt = now;
+    if (rec.type === 'SYSCALL') open.syscall = true;
+    if (rec.type === 'PROCTITLE' && open.syscall) {
+      this.open.delete(rec.key);
+      this.endedAtProctitle.add(rec.key);
+      this.finish(rec.key, open.records, open.tags, 'proctitle', open.lines);
+      return;
+    }
     if (open.records.length >= this.limits.maxRecords || open.bytes >= this.limits.maxBytes) {
       this.open.delete(rec.key);
       this.finish(rec.key, open.records, open.tags, 'size', open.lines);
@@ -105,7 +119,11 @@ export class AuditAssembler<T> {
 
   private finish(key: string, records: AuditRecord[], tags: T[], reason: AssembledEvent<T>['reason'], lines: Set<string>): void {
     this.recent.set(key, lines);
-    if (this.recent.size > this.limits.remember) this.recent.delete(this.recent.keys().next().value!);
+    if (this.recent.size > this.limits.remember) {
+      const oldest = this.recent.keys().next().value!;
+      this.recent.delete(oldest);
+      this.endedAtProctitle.delete(oldest);
+    }
     this.emit({ key, records, tags, reason });
   }
 

@@ -19,7 +19,7 @@ export function interpret(records: AuditRecord[], reason: string): Interpreted {
   const [secs, ms] = first.time.split('.') as [string, string];
   const timestamp = new Date(Number(secs) * 1000 + Number(ms.padEnd(3, '0').slice(0, 3))).toISOString();
   const fields: Record<string, unknown> = {};
-  const audit: Record<string, unknown> = { id: `${first.time}:${first.serial}`, serial: first.serial, node: first.node, records: records.length, complete: reason === 'eoe' || reason === 'single' };
+  const audit: Record<string, unknown> = { id: `${first.time}:${first.serial}`, serial: first.serial, node: first.node, records: records.length, complete: reason === 'eoe' || reason === 'proctitle' || reason === 'single' };
   if (reason === 'orphan') audit.orphan = true;
   if (reason === 'timeout') audit.timeout = true;
   fields.audit = audit;

@@ -11,6 +11,7 @@ import { loadConfigText } from '../../../src/config/load.js';
 import { Metrics } from '../../../src/metrics/registry.js';
 import { Pipeline } from '../../../src/pipeline/pipeline.js';
 import { parseRecord } from '../../../src/sources/auditd/record.js';
+import { AuditAssembler, type AssembledEvent } from '../../../src/sources/auditd/assembler.js';
 import { readLines, sleep, tempDir, waitFor } from '../../helpers/wait.js';
 
 const running: Pipeline[] = [];
@@ -57,6 +58,22 @@ describe('auditd source', () => {
     assert.equal(u.fields.op, 'login');
     assert.equal(u.fields.addr, '192.0.2.7');
     assert.equal(u.fields.exe, '/usr/sbin/sshd');
+  });
+
+  test('without EOE (auditd does not log it), a syscall event ends at its PROCTITLE; a later EOE is expected, not a duplicate', () => {
+    const out: AssembledEvent<number>[] = [];
+    const asm = new AuditAssembler<number>({ timeoutMs: 3_600_000, maxRecords: 100, maxBytes: 1 << 20, remember: 16, maxOpen: 100 }, (e) => out.push(e));
+    const noEoe = LINES.slice(0, 12).filter((l) => !l.includes(':101)'));
+    noEoe.forEach((l, i) => asm.push(parseRecord(l)!, i, 0));
+    const exec = out.find((e) => e.key.endsWith(':100'))!;
+    assert.equal(exec.reason, 'proctitle');
+    assert.deepEqual(exec.records.map((r) => r.type), ['SYSCALL', 'EXECVE', 'EXECVE', 'CWD', 'PATH', 'PATH', 'PROCTITLE']);
+    asm.push(parseRecord(LINES[12]!)!, 99, 0);
+    assert.equal(asm.duplicates, 0, 'the EOE after a PROCTITLE end');
+    assert.deepEqual(out.at(-1)!.tags, [99], 'its tag is settled');
+    // A PROCTITLE with no SYSCALL of its serial does not end anything: it waits (here, to stop).
+    asm.push(parseRecord('type=PROCTITLE msg=audit(1700000009.000:200): proctitle="x"')!, 100, 0);
+    assert.equal(asm.pending, 1);
   });
 
   test('records joined into events field by field; orphans, duplicates, lost records and timeouts counted', async () => {
