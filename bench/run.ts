@@ -317,7 +317,7 @@ function writeReport(o: BenchOptions, argv: string[], startLoad: number[], micro
   p('- Timing: the output size (all files under the output directory for templated paths) is polled every 50 ms; elapsed = last change − first non-empty observation; ' +
     'a run ends when loggen has exited and the output has not grown for 2 s. After the run the output is checked line by line (outside the timed window): ' +
     'empty lines, line shape, and the sum of loggen\'s sequence numbers (each message exactly once).');
-  p('- CPU: utime + stime of all the receiver\'s threads from `/proc/PID/stat`; RSS: `VmHWM` from `/proc/PID/status` just before stopping. Steal: `/proc/stat` during the run.');
+  p('- CPU: utime + stime of all the receiver\'s threads from `/proc/PID/stat`; idle RSS: `VmRSS` from `/proc/PID/status` once the receiver listens and has sat 1 s without load (`IDLE_SETTLE_S`; forwarding scenarios: after their 1.5 s settle), just before the load; peak RSS: `VmHWM` just before stopping. Steal: `/proc/stat` during the run.');
   p('- Ratios compare medians of the same run; differences under ~30 % on TCP/TLS are within this kind of machine\'s run-to-run noise when the sender (loggen, one core) is near 100 %. CPU s per 1M messages and peak RSS are steadier.');
   p('', '## Pitfalls met (see bench/peers/README.md)', '');
   p('- Debian 12 `rsyslog` and `syslog-ng-core` conflict; `setup.sh` apt-installs syslog-ng-core (it ships loggen) and unpacks rsyslog into /tmp/peers-root.');

@@ -33,6 +33,8 @@ export interface RunRow {
   sock_rcvbuf: number;
   /** 1 every message exactly once by sequence numbers, 0 not, -1 not checked */
   seq_ok: number;
+  /** VmRSS once listening and settled, before the load (0: not measured, older results) */
+  idle_rss_kb: number;
 }
 
 export interface ScenarioInfo {
@@ -61,6 +63,8 @@ export interface CellStats {
   lossMin: number;
   lossMax: number;
   rssMb: number;
+  /** median idle RSS (MB); 0 when the rows predate the measurement */
+  idleRssMb: number;
   cpuPct: number;
   cpuPerM: number;
   elapsed: number;
@@ -140,6 +144,7 @@ export function readRuns(file: string): RunRow[] {
     files: num(r.files),
     sock_rcvbuf: num(r.sock_rcvbuf),
     seq_ok: r.seq_ok === undefined || r.seq_ok === '' ? -1 : num(r.seq_ok),
+    idle_rss_kb: num(r.idle_rss_kb),
   }));
 }
 
@@ -177,6 +182,7 @@ function cellStats(rs: RunRow[]): CellStats {
     lossMin: Math.min(...loss),
     lossMax: Math.max(...loss),
     rssMb: median(rs.map((r) => r.rss_kb)) / 1024,
+    idleRssMb: median(rs.map((r) => r.idle_rss_kb)) / 1024,
     cpuPct: median(rs.map((r) => r.cpu_pct)),
     cpuPerM: median(rs.map((r) => (good(r) > 0 ? (r.cpu_s * 1e6) / good(r) : 0))),
     elapsed: median(rs.map((r) => r.elapsed_s)),
@@ -241,7 +247,7 @@ export function renderRatios(res: PeerResults): string[] {
   if (peers.length === 0) return ['sluice ran alone in this run (no peer measured), so there are no ratios.'];
   out.push('sluice msg/s median ÷ the peer\'s msg/s median, same run, same load: > 1 means sluice wrote more messages per second. ' +
     'UDP: the ratio of written messages per second, and sluice\'s loss minus the peer\'s loss in percentage points (negative = sluice lost less). ' +
-    'Second table: CPU seconds per million messages and peak RSS, sluice ÷ peer (< 1 means sluice used less).');
+    'Second table: CPU seconds per million messages, idle RSS and peak RSS, sluice ÷ peer (< 1 means sluice used less).');
   out.push('');
   out.push(`| scenario | ${peers.map((p) => `vs ${LABEL[p]}`).join(' | ')} |`);
   out.push(`|---|${peers.map(() => '---:').join('|')}|`);
@@ -256,14 +262,15 @@ export function renderRatios(res: PeerResults): string[] {
     out.push(`| ${s.name} | ${cells.join(' | ')} |`);
   }
   out.push('');
-  out.push(`| scenario | ${peers.map((p) => `CPU/1M, RSS vs ${LABEL[p]}`).join(' | ')} |`);
+  out.push(`| scenario | ${peers.map((p) => `CPU/1M, idle RSS, peak RSS vs ${LABEL[p]}`).join(' | ')} |`);
   out.push(`|---|${peers.map(() => '---:').join('|')}|`);
   for (const s of scen) {
     const sl = res.stats.get(key(s.name, 'sluice'))!;
     const cells = peers.map((p) => {
       const ps = res.stats.get(key(s.name, p));
       if (!ps || ps.cpuPerM <= 0 || ps.rssMb <= 0) return '-';
-      return `${f2(sl.cpuPerM / ps.cpuPerM)}×, ${f1(sl.rssMb / ps.rssMb)}×`;
+      const idle = ps.idleRssMb > 0 && sl.idleRssMb > 0 ? `${f1(sl.idleRssMb / ps.idleRssMb)}×` : '-';
+      return `${f2(sl.cpuPerM / ps.cpuPerM)}×, ${idle}, ${f1(sl.rssMb / ps.rssMb)}×`;
     });
     out.push(`| ${s.name} | ${cells.join(' | ')} |`);
   }
@@ -275,11 +282,11 @@ export function renderTable(res: PeerResults): string[] {
   const out: string[] = [];
   out.push('msgs/s = non-empty lines written / (last write − first write). MB/s = msgs/s × 256 B (syslog payload received). ' +
     'Spread = (max − min) / median. CPU s/1M = receiver CPU seconds (user + system, all threads) per million messages written. ' +
-    'RSS = peak (VmHWM). CPU % = receiver CPU / elapsed (100 % = one core). "sender %" = loggen\'s CPU over the same window: near 100 % means the sender, not the receiver, set the pace. ' +
+    'Idle RSS = VmRSS once the receiver listens and has sat 1 s without load (forwarding: its hop connected), just before the load; peak RSS = VmHWM at the end of the run. CPU % = receiver CPU / elapsed (100 % = one core). "sender %" = loggen\'s CPU over the same window: near 100 % means the sender, not the receiver, set the pace. ' +
     '"lines" = check of the output after the run: ok, or the number of empty lines / lines not shaped `<time> localhost prg00000[1234]: <msg>` (summed over the repetitions), or runs whose sequence numbers (loggen `seq: N`) do not add up to each message exactly once.');
   out.push('');
-  out.push('| scenario | receiver | msgs/s median | min − max | spread | MB/s | written / sent (loss) | CPU s/1M | CPU % | peak RSS MB | sender % | run s | lines | max steal % |');
-  out.push('|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|---:|');
+  out.push('| scenario | receiver | msgs/s median | min − max | spread | MB/s | written / sent (loss) | CPU s/1M | CPU % | idle RSS MB | peak RSS MB | sender % | run s | lines | max steal % |');
+  out.push('|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---:|');
   for (const s of scenariosWithRows(res)) {
     for (const peer of RECEIVERS) {
       const c = res.stats.get(key(s.name, peer));
@@ -291,7 +298,7 @@ export function renderTable(res: PeerResults): string[] {
       const problems = [c.blank ? `${fmtInt(c.blank)} empty` : '', c.bad ? `${fmtInt(c.bad)} misshapen` : '', c.seqBad ? `seq mismatch in ${c.seqBad} run(s)` : ''].filter(Boolean);
       const lines = problems.length ? `**${problems.join(', ')}**` : 'ok';
       const name = peer === 'sluice' ? '**sluice**' : LABEL[peer] ?? peer;
-      out.push(`| ${s.name} | ${name} | **${fmtInt(c.med)}** | ${fmtInt(c.min)} − ${fmtInt(c.max)} | ${f1(c.spread)} %${flag} | ${f1(c.mb)} | ${loss} | ${f2(c.cpuPerM)} | ${Math.round(c.cpuPct)} | ${f1(c.rssMb)} | ${Math.round(c.senderPct)} | ${f1(c.elapsed)} | ${lines} | ${f1(c.steal)} |`);
+      out.push(`| ${s.name} | ${name} | **${fmtInt(c.med)}** | ${fmtInt(c.min)} − ${fmtInt(c.max)} | ${f1(c.spread)} %${flag} | ${f1(c.mb)} | ${loss} | ${f2(c.cpuPerM)} | ${Math.round(c.cpuPct)} | ${c.idleRssMb > 0 ? f1(c.idleRssMb) : '-'} | ${f1(c.rssMb)} | ${Math.round(c.senderPct)} | ${f1(c.elapsed)} | ${lines} | ${f1(c.steal)} |`);
     }
   }
   const udp = scenariosWithRows(res).filter(isUdp).flatMap((s) => RECEIVERS.map((p) => [s.name, p, res.stats.get(key(s.name, p))] as const))

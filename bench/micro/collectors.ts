@@ -56,7 +56,15 @@ class LineCounter {
   }
 }
 
-async function timeTail(name: string, out: string, lines: number, start: () => ChildProcess): Promise<{ name: string; seconds: number | null; linesPerSecond: number | null; note?: string }> {
+/** The peak RSS (VmHWM) of a process in MB; null when unreadable. */
+function peakRssMb(pid: number | undefined): number | null {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch { return null; }
+}
+
+async function timeTail(name: string, out: string, lines: number, start: () => ChildProcess): Promise<{ name: string; seconds: number | null; linesPerSecond: number | null; peakRssMb?: number | null; note?: string }> {
   const counter = new LineCounter(out);
   const t0 = process.hrtime.bigint();
   const child = start();
@@ -68,7 +76,7 @@ async function timeTail(name: string, out: string, lines: number, start: () => C
     for (;;) {
       const got = counter.poll();
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      if (got >= lines) return { name, seconds: ms / 1000, linesPerSecond: lines / (ms / 1000) };
+      if (got >= lines) return { name, seconds: ms / 1000, linesPerSecond: lines / (ms / 1000), peakRssMb: peakRssMb(child.pid) };
       if (exited) return { name, seconds: null, linesPerSecond: null, note: `exited after ${got} lines: ${stderr.trim().split('\n').slice(-2).join(' ')}` };
       if (ms > BOUND_MS) return { name, seconds: null, linesPerSecond: null, note: `only ${got}/${lines} lines in ${BOUND_MS / 1000} s` };
       await new Promise((r) => setTimeout(r, 20));
@@ -122,8 +130,8 @@ async function fileTail(lines: number): Promise<void> {
       results.push({ name: 'syslog-ng file()', seconds: null, linesPerSecond: null, note: 'syslog-ng not installed' });
     }
 
-    process.stdout.write('\n| reader | seconds | lines/s |\n|---|---|---|\n');
-    for (const r of results) process.stdout.write(`| ${r.name} | ${r.seconds?.toFixed(2) ?? '-'} | ${r.linesPerSecond ? Math.round(r.linesPerSecond).toLocaleString('en-US') : r.note} |\n`);
+    process.stdout.write('\n| reader | seconds | lines/s | peak RSS MB |\n|---|---|---|---|\n');
+    for (const r of results) process.stdout.write(`| ${r.name} | ${r.seconds?.toFixed(2) ?? '-'} | ${r.linesPerSecond ? Math.round(r.linesPerSecond).toLocaleString('en-US') : r.note} | ${r.peakRssMb?.toFixed(1) ?? '-'} |\n`);
     const peers = results.filter((r) => r.name !== 'sluice file' && r.linesPerSecond);
     const mine = results[0]!.linesPerSecond;
     if (mine && peers.length) {

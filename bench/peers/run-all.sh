@@ -23,7 +23,7 @@
 #                         settle_s, the pause before the load for configs with a forwarding hop) and exit
 #   -h, --help
 # Environment: MSG_SIZE (256), UDP_PACED_RATE (50000 msg/s), QUIET_S (2), POLL_S (0.05),
-#              MAX_SEND_S (60, hard bound per loggen run), PROBE_COUNT (300000), PEERS_ROOT
+#              MAX_SEND_S (60, hard bound per loggen run), IDLE_SETTLE_S (1: seconds a receiver sits listening before its idle RSS is read), PROBE_COUNT (300000), PEERS_ROOT
 #              (/tmp/peers-root), SLUICE_REPO / SLUICE_BIN (the sluice under test; default this
 #              repository's package.json bin), BENCH_SENDER (loggen | sluice-send; default loggen
 #              when installed), KEEP_OUTPUT=1 (keep the receivers' output files),
@@ -224,7 +224,7 @@ for rep in $(seq 1 "$REPS"); do
       if [ "$rep" = 1 ]; then
         printf '%s\t%s\t%s\n' "$peer" "$scen" "$(head -1 "$WORK/$peer-$scen-$rep/sample.txt" 2>/dev/null | tr '\t' ' ' | cut -c1-200)" >>"$SAMPLES"
       fi
-      log "[$i/$total] $(awk -F'\t' '{printf "%-15s %-19s rep %s: %8s msg/s  written %s/%s  %ss  rss %d MB  cpu %s%%", $1,$2,$3,$9,$5-$19,$4,$7,$11/1024,$13; if($19>0) printf "  BLANK LINES %d", $19; if($20>0) printf "  BAD-SHAPE LINES %d", $20}' <<<"$row")"
+      log "[$i/$total] $(awk -F'\t' '{printf "%-15s %-19s rep %s: %8s msg/s  written %s/%s  %ss  idle %d MB  peak rss %d MB  cpu %s%%", $1,$2,$3,$9,$5-$19,$4,$7,$24/1024,$11/1024,$13; if($19>0) printf "  BLANK LINES %d", $19; if($20>0) printf "  BAD-SHAPE LINES %d", $20}' <<<"$row")"
       nsleep 1
     done
   done

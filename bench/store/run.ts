@@ -121,6 +121,14 @@ function cpuSeconds(pid: number): number {
   } catch { return 0; }
 }
 
+/** A field of /proc/PID/status in MB (VmRSS: now, VmHWM: peak); 0 when unreadable. */
+function statusMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? +(Number(m[1]) / 1024).toFixed(1) : 0;
+  } catch { return 0; }
+}
+
 function statFields(pid: number): string[] | null {
   try { return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' '); } catch { return null; }
 }
@@ -177,6 +185,9 @@ export interface IngestRow {
   bytesPerEvent: number | null;
   cpuSeconds: number;
   serverCpuSeconds: number;
+  /** receiver RSS (MB) 1 s after it listens, before the load; and its peak (VmHWM) at the end */
+  idleRssMb: number;
+  peakRssMb: number;
   note: string;
 }
 
@@ -252,7 +263,8 @@ async function ingestOne(r: Receiver, rep: number, count: number, peers: Peers, 
     }
     try {
       if (!(await waitListen(port, proc, 20_000))) return `FAILED: ${r} did not listen on ${port} (log: ${fs.readFileSync(path.join(work, 'daemon.log'), 'utf8').slice(-300)})`;
-      await sleep(300);
+      await sleep(1000); // as the peer harness (IDLE_SETTLE_S): start-up settles before the idle RSS is read
+      const idleRssMb = statusMb(proc.pid!, 'VmRSS');
       const cpu0 = cpuSeconds(proc.pid!);
       const server0 = serverCpuSeconds(postmaster);
       const sendArgs = peers.loggen
@@ -278,6 +290,7 @@ async function ingestOne(r: Receiver, rep: number, count: number, peers: Peers, 
       }
       if (!senderDone) { sender.kill('SIGTERM'); }
       const cpu = cpuSeconds(proc.pid!) - cpu0;
+      const peakRssMb = statusMb(proc.pid!, 'VmHWM');
       const serverCpu = serverCpuSeconds(postmaster) - server0;
       const m = /count=(\d+)/.exec(senderOut.split('\n').reverse().find((l) => l.includes('count=')) ?? '') ?? /sent (\d+) messages/.exec(senderOut);
       const sent = m ? Number(m[1]) : count;
@@ -291,6 +304,7 @@ async function ingestOne(r: Receiver, rep: number, count: number, peers: Peers, 
         bytesPerEvent: bytes !== null && last > 0 ? Math.round(bytes / last) : null,
         cpuSeconds: +cpu.toFixed(1),
         serverCpuSeconds: +serverCpu.toFixed(1),
+        idleRssMb, peakRssMb,
         note: last < sent ? `${sent - last} of ${sent} not stored within the bound` : '',
       };
     } finally {
@@ -415,17 +429,17 @@ export async function main(argv: string[]): Promise<number> {
         say(`${r} rep ${rep}: ${count} messages`);
         const row = await ingestOne(r, rep, count, peers, base, postmaster);
         if (typeof row === 'string') { say(`${r}: ${row}`); if (rep === 1) notes.push(`- ${r}: ${row}`); continue; }
-        say(`${r} rep ${rep}: ${row.eventsPerSecond} events/s, ${row.stored}/${row.sent} stored, ${row.bytesPerEvent ?? '?'} B/event, cpu ${row.cpuSeconds}s, server cpu ${row.serverCpuSeconds}s`);
+        say(`${r} rep ${rep}: ${row.eventsPerSecond} events/s, ${row.stored}/${row.sent} stored, ${row.bytesPerEvent ?? '?'} B/event, cpu ${row.cpuSeconds}s, server cpu ${row.serverCpuSeconds}s, rss idle ${row.idleRssMb} MB, peak ${row.peakRssMb} MB`);
         rows.push(row);
       }
     }
     const best = (r: Receiver): IngestRow | undefined => rows.filter((x) => x.receiver === r).sort((a, b) => b.eventsPerSecond - a.eventsPerSecond)[0];
     const peerBest = Math.max(best('rsyslog-ompgsql')?.eventsPerSecond ?? 0, best('syslog-ng-sql')?.eventsPerSecond ?? 0);
     lines.push(`### Store ingest: TCP (${MSG_SIZE}-byte RFC 5424, ${peers.loggen ? 'loggen' : 'sluice send'}, one connection) → store, ${count} messages, best of ${reps}`, '');
-    lines.push(table(['receiver', 'events/s', 'stored/sent', 'seconds', 'disk bytes/event', 'receiver CPU s', 'PostgreSQL CPU s', `× faster peer`, 'note'],
-      recv.map((r) => best(r)).filter((x): x is IngestRow => x !== undefined).map((x) => [x.receiver, x.eventsPerSecond, `${x.stored}/${x.sent}`, x.seconds, x.bytesPerEvent, x.cpuSeconds, x.receiver === 'sluice-store' ? null : x.serverCpuSeconds,
+    lines.push(table(['receiver', 'events/s', 'stored/sent', 'seconds', 'disk bytes/event', 'receiver CPU s', 'PostgreSQL CPU s', 'idle RSS MB', 'peak RSS MB', `× faster peer`, 'note'],
+      recv.map((r) => best(r)).filter((x): x is IngestRow => x !== undefined).map((x) => [x.receiver, x.eventsPerSecond, `${x.stored}/${x.sent}`, x.seconds, x.bytesPerEvent, x.cpuSeconds, x.receiver === 'sluice-store' ? null : x.serverCpuSeconds, x.idleRssMb, x.peakRssMb,
         peerBest > 0 && x.receiver.startsWith('sluice') ? (x.eventsPerSecond / peerBest).toFixed(2) : '', x.note])));
-    lines.push('', 'Disk bytes per event: database size after a CHECKPOINT minus an empty database\'s (PostgreSQL; WAL not counted), or the store directory (embedded). Receiver CPU excludes the PostgreSQL server\'s, which is its own column (the postmaster, its ended backends and the running ones: autovacuum and other databases\' clients included).', ...notes, '');
+    lines.push('', 'Disk bytes per event: database size after a CHECKPOINT minus an empty database\'s (PostgreSQL; WAL not counted), or the store directory (embedded). Idle RSS: the receiver\'s VmRSS 1 s after it listens, before the load; peak RSS: its VmHWM at the end (the PostgreSQL server\'s memory is not counted). Receiver CPU excludes the PostgreSQL server\'s, which is its own column (the postmaster, its ended backends and the running ones: autovacuum and other databases\' clients included).', ...notes, '');
   }
   if (!argv.includes('--no-query')) {
     say(`query latency: loading ${qEvents} events into PostgreSQL and into the embedded store`);

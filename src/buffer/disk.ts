@@ -37,12 +37,12 @@ export interface DiskBufferOptions {
   segmentBytes?: number;
   /** 'never' (default: the page cache survives kill -9), 'always' (before each ack), or an interval in ms. */
   fsync?: FsyncPolicy;
-  /** Recently written events kept in memory to send without reading back, by eventSize (default 16 MiB). */
+  /** Recently written events kept in memory to send without reading back, by eventSize (default 4 MiB: a sender that keeps up is never further behind; a backlog is read back from the file). */
   cacheBytes?: number;
 }
 
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
-const DEFAULT_CACHE_BYTES = 16 * 1024 * 1024;
+const DEFAULT_CACHE_BYTES = 4 * 1024 * 1024;
 /** Raw bytes per record before a large push is split into several records. */
 const RECORD_TARGET_BYTES = 1024 * 1024;
 const READ_CHUNK_BYTES = 1024 * 1024;

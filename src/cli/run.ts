@@ -13,6 +13,7 @@ import { DEFAULT_CONFIG, DEFAULT_CONFIG_NAME } from '../config/default.js';
 import { describeError } from '../errors.js';
 import { log } from '../log.js';
 import { Pipeline } from '../pipeline/pipeline.js';
+import { releaseStartupHeap } from '../util/startup-heap.js';
 import { removePidFile, writePidFile, writeReloadStatus } from './daemon-files.js';
 
 export function registerRunCommand(program: Command): void {
@@ -23,7 +24,12 @@ export function registerRunCommand(program: Command): void {
     .action(async (opts: { config?: string }) => {
       const load = (): SluiceConfig => (opts.config ? loadConfigFile(opts.config) : loadConfigText(DEFAULT_CONFIG, DEFAULT_CONFIG_NAME));
       const config = load();
-      const pipeline = await Pipeline.start(config);
+      let pipeline: Pipeline;
+      try {
+        pipeline = await Pipeline.start(config);
+      } finally {
+        releaseStartupHeap(); // start-up is over: V8 may size the young generation for the load
+      }
       const dataDir = path.resolve(config.dataDir);
       writePidFile(dataDir);
       log('info', 'sluice', 'started', { config: config.file, pid: process.pid });

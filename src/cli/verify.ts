@@ -9,6 +9,8 @@ import type { Command } from 'commander';
 import { loadConfigFile, loadConfigText } from '../config/load.js';
 import { DEFAULT_CONFIG, DEFAULT_CONFIG_NAME } from '../config/default.js';
 import { describeError } from '../errors.js';
+// registers the embedded store's seal source (the registry loads the store destination only for configs that use it)
+import '../destinations/store/index.js';
 import { openArchiveSealSource } from '../store/archive/seal-source.js';
 import { parseAnchor, readCheckpointFile } from '../store/seal/checkpoint.js';
 import { exportPublicKey, keyIdOf, loadTrustedKey, publicKeyFromRaw, type PublicKeyInfo } from '../store/seal/keys.js';

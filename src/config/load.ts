@@ -7,10 +7,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { z } from 'zod';
-import { destinationKind, DESTINATIONS, type DestinationKind, type OuterConfig } from '../destinations/index.js';
+import { destinationKind, DESTINATIONS, type RegisteredDestinationKind, type OuterConfig } from '../destinations/index.js';
 import { SluiceError } from '../errors.js';
 import { compileFilter, type Filter } from '../filter/compile.js';
-import { sourceKind, SOURCES, type SourceKind } from '../sources/index.js';
+import { sourceKind, SOURCES, type RegisteredSourceKind } from '../sources/index.js';
 import { ruleSetKind, RULE_SETS, type RuleSetKind } from '../rules/index.js';
 import { transformKind, TRANSFORMS, type TransformKind } from '../transforms/index.js';
 import { closest } from './suggest.js';
@@ -49,8 +49,8 @@ export interface SluiceConfig {
   api: ListenAddress | null;
   /** /metrics and /health open to loopback clients without a token. */
   apiOpenMetrics: boolean;
-  sources: Map<string, { kind: SourceKind; config: { type: string } }>;
-  destinations: Map<string, { kind: DestinationKind; config: OuterConfig }>;
+  sources: Map<string, { kind: RegisteredSourceKind; config: { type: string } }>;
+  destinations: Map<string, { kind: RegisteredDestinationKind; config: OuterConfig }>;
   filters: Map<string, Filter>;
   transforms: Map<string, { kind: TransformKind; config: { type: string } }>;
   /** Rule sets: a path feeds one by naming it in `to` and routes its alerts by naming it in `from`. */
@@ -137,12 +137,12 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
   for (const [name, value] of Object.entries(raw.sources)) {
     if (!NAME.test(name)) { at(['sources', name], `source name ${JSON.stringify(name)} must be letters, digits, _ . - (starting with a letter or _)`); continue; }
     const parsed = validateComponent(doc, ['sources', name], value, SOURCES.map((k) => k.type), sourceKind, at);
-    if (parsed) cfg.sources.set(name, parsed as { kind: SourceKind; config: { type: string } });
+    if (parsed) cfg.sources.set(name, parsed as { kind: RegisteredSourceKind; config: { type: string } });
   }
   for (const [name, value] of Object.entries(raw.destinations)) {
     if (!NAME.test(name)) { at(['destinations', name], `destination name ${JSON.stringify(name)} must be letters, digits, _ . - (starting with a letter or _)`); continue; }
     const parsed = validateComponent(doc, ['destinations', name], value, DESTINATIONS.map((k) => k.type), destinationKind, at);
-    if (parsed) cfg.destinations.set(name, parsed as { kind: DestinationKind; config: OuterConfig });
+    if (parsed) cfg.destinations.set(name, parsed as { kind: RegisteredDestinationKind; config: OuterConfig });
   }
   compileFilters(raw.filters, cfg.filters, at);
   loadAnalysis(doc, raw, cfg, path.dirname(path.resolve(file)), at, problems);

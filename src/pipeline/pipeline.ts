@@ -5,13 +5,13 @@ import type { EventBuffer } from '../buffer/types.js';
 import { DiskBuffer } from '../buffer/disk.js';
 import { MemoryBuffer } from '../buffer/memory.js';
 import type { SluiceConfig } from '../config/load.js';
-import type { DestinationKind, OuterConfig } from '../destinations/index.js';
+import type { OuterConfig, RegisteredDestinationKind } from '../destinations/index.js';
 import { describeError, SluiceError } from '../errors.js';
 import { log } from '../log.js';
 import { Metrics } from '../metrics/registry.js';
 import type { Source } from '../sources/types.js';
 import type { StoreReader } from '../store/types.js';
-import { ApiServer } from '../web/api-server.js';
+import type { ApiServer } from '../web/api-server.js';
 import { DeadLetterFile } from './dead-letter.js';
 import { DestinationRunner } from './destination-runner.js';
 import { planReload, type ComponentChanges } from './reload-plan.js';
@@ -54,6 +54,7 @@ export class Pipeline {
     const metrics = opts.metrics ?? new Metrics();
     const dataDir = path.resolve(baseDir, config.dataDir);
     const pipeline = new Pipeline(config, metrics, new Router([], [], []), baseDir, dataDir);
+    await loadKinds(config);
     for (const [name, { kind, config: dc }] of config.destinations) pipeline.runners.set(name, await pipeline.buildRunner(name, kind, dc));
     pipeline.analysis = buildAnalysis(config, metrics);
     pipeline.router.reconfigure(pipeline.paths(config), pipeline.routedSources(config), [...pipeline.runners.values()]);
@@ -69,9 +70,9 @@ export class Pipeline {
     return pipeline;
   }
 
-  private async buildRunner(name: string, kind: DestinationKind, dc: OuterConfig): Promise<DestinationRunner> {
+  private async buildRunner(name: string, kind: RegisteredDestinationKind, dc: OuterConfig): Promise<DestinationRunner> {
     const { metrics, dataDir, baseDir } = this;
-    const dest = kind.build(dc, { name, metrics, dataDir, baseDir });
+    const dest = (await kind.load()).build(dc, { name, metrics, dataDir, baseDir });
     const buffer = await makeBuffer(name, dc, dataDir, baseDir, kind.durable === true);
     const deadLetter = new DeadLetterFile(path.resolve(baseDir, dc.dead_letter ?? path.join(dataDir, 'dead-letter', `${name}.ndjson`)), name);
     metrics.watchBuffer(name, buffer, dc.buffer.max_bytes ?? (dc.buffer.type === 'memory' ? MEMORY_BUFFER_DEFAULT : DISK_BUFFER_DEFAULT));
@@ -85,7 +86,7 @@ export class Pipeline {
 
   private async startSource(name: string, config: SluiceConfig): Promise<void> {
     const { kind, config: sc } = config.sources.get(name)!;
-    const source = kind.build(sc, { name, router: this.router, metrics: this.metrics, baseDir: this.baseDir, dataDir: this.dataDir });
+    const source = (await kind.load()).build(sc, { name, router: this.router, metrics: this.metrics, baseDir: this.baseDir, dataDir: this.dataDir });
     this.sources.set(name, source);
     await source.start();
     log('info', `source ${name}`, 'listening', { on: source.addresses().join(' ') });
@@ -94,6 +95,8 @@ export class Pipeline {
   private async startApi(config: SluiceConfig): Promise<void> {
     // The API reads the first store destination of the config (embedded or PostgreSQL).
     this.apiStore ??= [...this.runners.values()].find((r) => r.destination.openReader)?.destination.openReader?.() ?? null;
+    // The web UI and API are loaded only when a config serves them (`api: false` never does).
+    const { ApiServer } = await import('../web/api-server.js');
     this.api = new ApiServer(config.api!, this.metrics, { dataDir: this.dataDir, openMetrics: config.apiOpenMetrics, ...(this.apiStore ? { store: this.apiStore } : {}) });
     await this.api.start();
     log('info', 'api', 'serving the web UI, /api/, /metrics and /health', { on: this.api.url });
@@ -132,6 +135,7 @@ export class Pipeline {
     if (this.stopped) throw new SluiceError('SLUICE_ERR_RELOAD', 'the pipeline is stopping');
     const plan = planReload(this.config, next);
     if (plan.refused) throw new SluiceError('SLUICE_ERR_RELOAD', plan.refused);
+    await loadKinds(next); // a type that cannot be loaded refuses the reload before anything stops
     const d = plan.destinations, s = plan.sources;
     // Sources that go away stop first, while their events still have the old routes.
     for (const name of [...s.removed, ...s.changed]) await this.stopSource(name);
@@ -245,4 +249,9 @@ async function makeBuffer(name: string, dc: OuterConfig, dataDir: string, baseDi
     log('info', `destination ${name}`, 'disk buffer recovered', { events: disk.recoveredEvents, torn_tail_records: disk.truncatedTailRecords, corrupt_records: disk.corruptRecords });
   }
   return disk;
+}
+
+/** Imports the implementations of the source and destination types a config uses. */
+async function loadKinds(config: SluiceConfig): Promise<void> {
+  await Promise.all([...config.sources.values(), ...config.destinations.values()].map(({ kind }) => kind.load()));
 }

@@ -155,7 +155,7 @@ log:
 describe('examples/loggly.yaml', () => {
   const text = fs.readFileSync(path.join(REPO, 'examples', 'loggly.yaml'), 'utf8');
 
-  test('validates with LOGGLY_TOKEN set: syslog on loopback to Loggly bulk over HTTPS with a disk buffer', () => {
+  test('validates with LOGGLY_TOKEN set: syslog on loopback to Loggly bulk over HTTPS with a disk buffer', async () => {
     const cfg = loadConfigText(text, 'examples/loggly.yaml', { LOGGLY_TOKEN: 'abc-123' });
     const src = cfg.sources.get('local')!.config as unknown as { listen: { text: string; host: string }[] };
     assert.deepEqual(src.listen.map((a) => a.text), ['udp://127.0.0.1:5140', 'tcp://127.0.0.1:5140']);
@@ -166,7 +166,7 @@ describe('examples/loggly.yaml', () => {
     assert.equal(c.buffer.type, 'disk');
     assert.equal(c.buffer.when_full, 'block');
     assert.deepEqual(c.retry, { initial: 1000, max: 300_000 });
-    const dest = d.kind.build(d.config, { name: 'loggly', metrics: new Metrics(), dataDir: '/tmp', baseDir: '/tmp' }) as unknown as { mode: string };
+    const dest = (await d.kind.load()).build(d.config, { name: 'loggly', metrics: new Metrics(), dataDir: '/tmp', baseDir: '/tmp' }) as unknown as { mode: string };
     assert.equal(dest.mode, 'loggly_bulk');
   });
 

@@ -171,6 +171,7 @@ cpu_ticks() { # pid -> utime+stime (clock ticks, all threads)
 }
 
 vm_hwm_kb() { awk '/^VmHWM:/{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+vm_rss_kb() { awk '/^VmRSS:/{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 # /proc/stat aggregate: "total steal"
 cpu_stat() { awk '/^cpu /{t=0; for(i=2;i<=9;i++) t+=$i; print t, $9}' /proc/stat; }
@@ -198,7 +199,7 @@ render() { # template out key=value...
 # bad_shape = non-empty lines not of the expected "<ts> <host> <tag>: <msg>" shape, files = output files,
 # sock_rcvbuf = the UDP socket's receive buffer as the kernel reports it (ss -m "rb"; 0 for TCP),
 # seq_ok = sequence-number check (lib/run-one.sh)
-RUN_COLUMNS="peer scenario rep sent written loss_pct elapsed_s load_s msgs_s mb_s rss_kb cpu_s cpu_pct loggen_cpu_s steal_pct load1 out_bytes udp_rcvbuf_err blank bad_shape files sock_rcvbuf seq_ok"
+RUN_COLUMNS="peer scenario rep sent written loss_pct elapsed_s load_s msgs_s mb_s rss_kb cpu_s cpu_pct loggen_cpu_s steal_pct load1 out_bytes udp_rcvbuf_err blank bad_shape files sock_rcvbuf seq_ok idle_rss_kb"
 
 make_certs() { # dir -- self-signed server certificate for 127.0.0.1/localhost (also used as CA file)
   local d=$1; mkdir -p "$d"

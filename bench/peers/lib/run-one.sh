@@ -17,6 +17,8 @@
 #               polled every POLL_S (node-discard: first to last byte, timed inside the server)
 #   msgs/s    = written / elapsed;  MB/s = written * MSG_SIZE / elapsed / 1e6 (received syslog bytes)
 #   rss       = VmHWM (peak RSS) of the receiver process, read just before it is stopped
+#   idle_rss  = VmRSS of the receiver once it listens (and its forwarding hop is up) and has sat
+#               IDLE_SETTLE_S (1) more seconds without load, read just before the load starts
 #   cpu       = utime+stime of the receiver (all threads) over the run; cpu% = cpu_s / elapsed
 #   steal%    = steal share of all CPU time on the machine during the run (noise indicator)
 #   udp_rcvbuf_err = kernel Udp RcvbufErrors during the run (datagrams dropped at a full socket buffer)
@@ -113,7 +115,10 @@ kill -0 "$dpid" 2>/dev/null || { tail -20 "$rd/daemon.log" >&2; die "$peer exite
 if grep -q '@PORT2@' "$conf"; then
   wait_listen "$port2" tcp 20 || { tail -20 "$rd/daemon.log" >&2; die "$peer did not listen on $port2/tcp (@PORT2@)"; }
   nsleep "${FWD_SETTLE_S:-1.5}"
+else
+  nsleep "${IDLE_SETTLE_S:-1}"   # let the start-up settle (the forwarding case above waited already)
 fi
+idle_rss=$(vm_rss_kb "$dpid")
 
 if [ "$proto" = tls ] && command -v openssl >/dev/null; then  # what a default OpenSSL client negotiates
   timeout 5 openssl s_client -connect "127.0.0.1:$port" -brief </dev/null >"$rd/tls-probe.txt" 2>&1 || true
@@ -235,10 +240,10 @@ case "$lg_u$lg_s" in *[!0-9.]*|"") lg_u=0 lg_s=0 ;; esac
 awk -v OFS='\t' -v peer="$peer" -v scen="$scen" -v rep="$rep" -v sent="$sent" -v w="$written" \
     -v el="$elapsed" -v ld="$load_s" -v ms="$MSG_SIZE" -v hwm="$hwm" -v c0="$cpu0" -v c1="$cpu1" -v hz="$CLK_TCK" \
     -v lgu="$lg_u" -v lgs="$lg_s" -v t0="$st_tot0" -v t1="$st_tot1" -v s0="$st_steal0" -v s1="$st_steal1" \
-    -v l1="$load1" -v ob="$out_bytes" -v ue=$(( udp_err1 - udp_err0 )) -v bl="$blank" -v bad="$bad" -v nf="$files" -v rb="${sock_rcvbuf:-0}" -v sq="$seq_ok" 'BEGIN{
+    -v l1="$load1" -v ob="$out_bytes" -v ue=$(( udp_err1 - udp_err0 )) -v bl="$blank" -v bad="$bad" -v nf="$files" -v rb="${sock_rcvbuf:-0}" -v sq="$seq_ok" -v irss="${idle_rss:-0}" 'BEGIN{
   cpu=(c1-c0)/hz; good=w-bl; rate=(el>0)?good/el:0;
   loss=(sent ~ /^[0-9]+$/ && sent>0)?100*(sent-good)/sent:"NA";
   steal=(t1>t0)?100*(s1-s0)/(t1-t0):0;
-  printf "%s\t%s\t%s\t%s\t%d\t%s\t%.3f\t%.3f\t%.0f\t%.1f\t%d\t%.2f\t%.0f\t%.2f\t%.1f\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n",
-    peer,scen,rep,sent,w,(loss=="NA"?"NA":sprintf("%.3f",loss)),el,ld,rate,rate*ms/1e6,hwm,cpu,(el>0?100*cpu/el:0),lgu+lgs,steal,l1,ob,ue,bl,bad,nf,rb,sq
+  printf "%s\t%s\t%s\t%s\t%d\t%s\t%.3f\t%.3f\t%.0f\t%.1f\t%d\t%.2f\t%.0f\t%.2f\t%.1f\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n",
+    peer,scen,rep,sent,w,(loss=="NA"?"NA":sprintf("%.3f",loss)),el,ld,rate,rate*ms/1e6,hwm,cpu,(el>0?100*cpu/el:0),lgu+lgs,steal,l1,ob,ue,bl,bad,nf,rb,sq,irss
 }'

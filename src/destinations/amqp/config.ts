@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { amqpUrlSchema } from '../../broker/amqp-topology.js';
 import { duration, size } from '../../config/units.js';
 import { outerShape } from '../outer.js';
+import type { DestinationInfo } from '../index.js';
 
 export const amqpDestinationSchema = z.object({
   type: z.literal('amqp'),
@@ -25,3 +26,10 @@ export const amqpDestinationSchema = z.object({
 }).strict();
 
 export type AmqpDestinationConfig = z.infer<typeof amqpDestinationSchema>;
+
+/** The registry's entry: what validating a config needs, without loading the implementation. */
+export const amqpDestinationInfo: DestinationInfo = {
+  type: 'amqp',
+  description: 'RabbitMQ: persistent mandatory messages on a confirm channel, ok only when confirmed, unroutable messages dead-lettered',
+  schema: amqpDestinationSchema,
+};

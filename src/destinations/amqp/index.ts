@@ -17,7 +17,7 @@ import { RateLimitedLog } from '../../log.js';
 import { Template } from '../../template/template.js';
 import type { DestinationKind } from '../index.js';
 import type { Destination, DestinationContext, SendResult } from '../types.js';
-import { amqpDestinationSchema, type AmqpDestinationConfig } from './config.js';
+import { amqpDestinationInfo, type AmqpDestinationConfig } from './config.js';
 
 export { amqpDestinationSchema, type AmqpDestinationConfig } from './config.js';
 
@@ -240,8 +240,6 @@ export class AmqpDestination implements Destination {
 }
 
 export const amqpDestinationKind: DestinationKind = {
-  type: 'amqp',
-  description: 'RabbitMQ: persistent mandatory messages on a confirm channel, ok only when confirmed, unroutable messages dead-lettered',
-  schema: amqpDestinationSchema,
+  ...amqpDestinationInfo,
   build: (config, ctx) => new AmqpDestination(config as AmqpDestinationConfig, ctx),
 };

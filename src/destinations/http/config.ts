@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { duration, size } from '../../config/units.js';
 import { tlsClientSchema } from '../../net/tls-config.js';
 import { outerShape } from '../outer.js';
+import type { DestinationInfo } from '../index.js';
 
 export const HTTP_MODES = ['loggly_single', 'loggly_bulk', 'ndjson', 'json_array'] as const;
 export type HttpMode = (typeof HTTP_MODES)[number];
@@ -119,3 +120,10 @@ export function redactUrl(text: string): string {
     return text.replace(/\/\/[^/@]*@/, '//<credentials>@').replace(/\/(inputs|bulk)\/[^/]+/, '/$1/<token>');
   }
 }
+
+/** The registry's entry: what validating a config needs, without loading the implementation. */
+export const httpDestinationInfo: DestinationInfo = {
+  type: 'http',
+  description: 'POST events over HTTP(S): Loggly single and bulk endpoints, NDJSON or JSON arrays',
+  schema: httpDestinationSchema,
+};

@@ -10,7 +10,7 @@ import { ClientTls } from '../../net/tls-client.js';
 import { parseRetryAfter } from '../../pipeline/retry.js';
 import type { DestinationKind } from '../index.js';
 import type { Destination, DestinationContext, SendResult } from '../types.js';
-import { httpDestinationSchema, redactUrl, resolveMode, type HttpDestinationConfig, type HttpMode } from './config.js';
+import { httpDestinationInfo, redactUrl, resolveMode, type HttpDestinationConfig, type HttpMode } from './config.js';
 import { contentType, encodeBatch, type EncodedBatch, type EncodedRequest } from './encoder.js';
 
 export { httpDestinationSchema, type HttpDestinationConfig } from './config.js';
@@ -255,8 +255,6 @@ async function readHead(body: Dispatcher.ResponseData['body']): Promise<string> 
 }
 
 export const httpDestinationKind: DestinationKind = {
-  type: 'http',
-  description: 'POST events over HTTP(S): Loggly single and bulk endpoints, NDJSON or JSON arrays',
-  schema: httpDestinationSchema,
+  ...httpDestinationInfo,
   build: (config, ctx) => new HttpDestination(config as HttpDestinationConfig, ctx),
 };

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { duration, size } from '../../config/units.js';
 import { natsUrlSchema } from '../../broker/nats-connection.js';
 import { outerShape } from '../outer.js';
+import type { DestinationInfo } from '../index.js';
 
 export const natsStreamDefaultsSchema = z.object({
   subjects: z.array(z.string().min(1)).optional().describe('subjects the stream captures (default: the subject template up to its first macro, then ">"; e.g. logs.>)'),
@@ -30,3 +31,10 @@ export const natsDestinationSchema = z.object({
 }).strict();
 
 export type NatsDestinationConfig = z.infer<typeof natsDestinationSchema>;
+
+/** The registry's entry: what validating a config needs, without loading the implementation. */
+export const natsDestinationInfo: DestinationInfo = {
+  type: 'nats',
+  description: 'NATS JetStream: NDJSON messages, ok only on PubAck, Nats-Msg-Id for deduplication, stream created with discard: new',
+  schema: natsDestinationSchema,
+};

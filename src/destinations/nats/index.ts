@@ -21,7 +21,7 @@ import type { Metrics } from '../../metrics/registry.js';
 import { Template } from '../../template/template.js';
 import type { DestinationKind } from '../index.js';
 import type { Destination, DestinationContext, SendResult } from '../types.js';
-import { natsDestinationSchema, type NatsDestinationConfig } from './config.js';
+import { natsDestinationInfo, type NatsDestinationConfig } from './config.js';
 
 export { natsDestinationSchema, type NatsDestinationConfig } from './config.js';
 
@@ -209,8 +209,6 @@ function countError(metrics: Metrics, component: string, stage: string, type: st
 }
 
 export const natsDestinationKind: DestinationKind = {
-  type: 'nats',
-  description: 'NATS JetStream: NDJSON messages, ok only on PubAck, Nats-Msg-Id for deduplication, stream created with discard: new',
-  schema: natsDestinationSchema,
+  ...natsDestinationInfo,
   build: (config, ctx) => new NatsDestination(config as NatsDestinationConfig, ctx),
 };

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { duration } from '../../config/units.js';
 import { outerShape } from '../outer.js';
+import type { DestinationInfo } from '../index.js';
 
 export const postgresDestinationSchema = z.object({
   type: z.literal('postgres'),
@@ -21,3 +22,11 @@ export const postgresDestinationSchema = z.object({
 }).strict();
 
 export type PostgresDestinationConfig = z.infer<typeof postgresDestinationSchema>;
+
+/** The registry's entry: what validating a config needs, without loading the implementation. */
+export const postgresDestinationInfo: DestinationInfo = {
+  type: 'postgres',
+  description: 'PostgreSQL store: daily partitions, batched COPY, answered after commit; searchable with sluice query',
+  schema: postgresDestinationSchema,
+  durable: true,
+};

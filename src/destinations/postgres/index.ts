@@ -16,7 +16,7 @@ import { PgStoreReader } from '../../store/postgres/reader.js';
 import type { StoreReader } from '../../store/types.js';
 import type { DestinationKind } from '../index.js';
 import type { Destination, DestinationContext, SendResult } from '../types.js';
-import { postgresDestinationSchema, type PostgresDestinationConfig } from './config.js';
+import { postgresDestinationInfo, type PostgresDestinationConfig } from './config.js';
 import { copyText } from './copy.js';
 import { eventTimeMs, writeCopyRow } from './rows.js';
 import { copyColumns, DAY_MS, dropPartitionsBefore, ensureParent, ensurePartitions, eventsTable, type StoreTables } from './schema.js';
@@ -265,9 +265,6 @@ export function redact(url: string): string {
 }
 
 export const postgresDestinationKind: DestinationKind = {
-  type: 'postgres',
-  description: 'PostgreSQL store: daily partitions, batched COPY, answered after commit; searchable with sluice query',
-  schema: postgresDestinationSchema,
-  durable: true,
+  ...postgresDestinationInfo,
   build: (config, ctx) => new PostgresDestination(config as PostgresDestinationConfig, ctx),
 };

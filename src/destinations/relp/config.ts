@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { duration, parseListen } from '../../config/units.js';
 import { tlsClientSchema } from '../../net/tls-config.js';
 import { outerShape } from '../outer.js';
+import type { DestinationInfo } from '../index.js';
 
 export const relpDestinationSchema = z.object({
   type: z.literal('relp'),
@@ -23,3 +24,10 @@ export const relpDestinationSchema = z.object({
 }).strict();
 
 export type RelpDestinationConfig = z.infer<typeof relpDestinationSchema>;
+
+/** The registry's entry: what validating a config needs, without loading the implementation. */
+export const relpDestinationInfo: DestinationInfo = {
+  type: 'relp',
+  description: 'RELP (rsyslog imrelp): every message acknowledged, unanswered frames resent on a new session',
+  schema: relpDestinationSchema,
+};

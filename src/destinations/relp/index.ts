@@ -14,7 +14,7 @@ import { RateLimitedLog } from '../../log.js';
 import { ClientTls } from '../../net/tls-client.js';
 import type { DestinationKind } from '../index.js';
 import type { Destination, DestinationContext, SendResult } from '../types.js';
-import { relpDestinationSchema, type RelpDestinationConfig } from './config.js';
+import { relpDestinationInfo, type RelpDestinationConfig } from './config.js';
 import { RelpConnection, type RelpTarget } from './connection.js';
 import { messageBytes } from './message.js';
 
@@ -196,8 +196,6 @@ export class RelpDestination implements Destination {
 }
 
 export const relpDestinationKind: DestinationKind = {
-  type: 'relp',
-  description: 'RELP (rsyslog imrelp): every message acknowledged, unanswered frames resent on a new session',
-  schema: relpDestinationSchema,
+  ...relpDestinationInfo,
   build: (config, ctx) => new RelpDestination(config as RelpDestinationConfig, ctx),
 };

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { duration, size } from '../../config/units.js';
 import { outerShape } from '../outer.js';
+import type { DestinationInfo } from '../index.js';
 
 export const storeDestinationSchema = z.object({
   type: z.literal('store'),
@@ -26,3 +27,11 @@ export const storeDestinationSchema = z.object({
 }).strict();
 
 export type StoreDestinationConfig = z.infer<typeof storeDestinationSchema>;
+
+/** The registry's entry: what validating a config needs, without loading the implementation. */
+export const storeDestinationInfo: DestinationInfo = {
+  type: 'store',
+  description: 'the embedded store: day partitions in SQLite with full-text search, sealed by a Merkle tree with signed checkpoints',
+  schema: storeDestinationSchema,
+  durable: true,
+};

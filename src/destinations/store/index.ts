@@ -18,7 +18,7 @@ import { EmbeddedStore, embeddedSealSource } from '../../store/sqlite/store.js';
 import type { StoreReader } from '../../store/types.js';
 import type { DestinationKind } from '../index.js';
 import type { Destination, DestinationContext, SendResult } from '../types.js';
-import { storeDestinationSchema, type StoreDestinationConfig } from './config.js';
+import { storeDestinationInfo, type StoreDestinationConfig } from './config.js';
 
 export { storeDestinationSchema, type StoreDestinationConfig } from './config.js';
 
@@ -122,9 +122,6 @@ export class StoreDestination implements Destination {
 }
 
 export const storeDestinationKind: DestinationKind = {
-  type: 'store',
-  description: 'the embedded store: day partitions in SQLite with full-text search, sealed by a Merkle tree with signed checkpoints',
-  schema: storeDestinationSchema,
-  durable: true,
+  ...storeDestinationInfo,
   build: (config, ctx) => new StoreDestination(config as StoreDestinationConfig, ctx),
 };

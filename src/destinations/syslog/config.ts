@@ -7,6 +7,7 @@ import { facilityCode, severityCode } from '../../event/syslog-names.js';
 import { tlsClientSchema } from '../../net/tls-config.js';
 import { templateString } from '../../template/schema.js';
 import { outerShape } from '../outer.js';
+import type { DestinationInfo } from '../index.js';
 
 export const SYSLOG_DESTINATION_SCHEMES = ['udp', 'tcp', 'tls'] as const;
 
@@ -84,3 +85,10 @@ export const syslogDestinationSchema = z.object({
 });
 
 export type SyslogDestinationConfig = z.infer<typeof syslogDestinationSchema>;
+
+/** The registry's entry: what validating a config needs, without loading the implementation. */
+export const syslogDestinationInfo: DestinationInfo = {
+  type: 'syslog',
+  description: 'send to a SIEM or relay over udp://, tcp:// or tls:// as RFC 5424, RFC 3164, JSON, CEF, LEEF, key=value or a template',
+  schema: syslogDestinationSchema,
+};

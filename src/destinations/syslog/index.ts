@@ -14,7 +14,7 @@ import { ClientTls } from '../../net/tls-client.js';
 import { Template } from '../../template/template.js';
 import type { DestinationKind } from '../index.js';
 import type { Destination, SendResult } from '../types.js';
-import { syslogDestinationSchema, type SyslogDestinationConfig } from './config.js';
+import { syslogDestinationInfo, type SyslogDestinationConfig } from './config.js';
 import { StreamConnection, UdpConnection, type StreamTarget } from './connection.js';
 
 export { syslogDestinationSchema, type SyslogDestinationConfig } from './config.js';
@@ -222,8 +222,6 @@ function utf8Cut(buf: Buffer, start: number, max: number): number {
 }
 
 export const syslogDestinationKind: DestinationKind = {
-  type: 'syslog',
-  description: 'send to a SIEM or relay over udp://, tcp:// or tls:// as RFC 5424, RFC 3164, JSON, CEF, LEEF, key=value or a template',
-  schema: syslogDestinationSchema,
+  ...syslogDestinationInfo,
   build: (config, ctx) => new SyslogDestination(config as SyslogDestinationConfig, { name: ctx.name, baseDir: ctx.baseDir }),
 };

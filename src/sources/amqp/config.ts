@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { amqpUrlSchema } from '../../broker/amqp-topology.js';
 import { duration, size } from '../../config/units.js';
+import type { SourceInfo } from '../index.js';
 
 export const amqpSourceSchema = z.object({
   type: z.literal('amqp'),
@@ -24,3 +25,11 @@ export const amqpSourceSchema = z.object({
 }).strict();
 
 export type AmqpSourceConfig = z.infer<typeof amqpSourceSchema>;
+
+/** The registry's entry: what validating a config needs, without loading the implementation. */
+export const amqpSourceInfo: SourceInfo = {
+  type: 'amqp',
+  description: 'RabbitMQ consumer on a durable quorum queue: manual acks only when delivered, delivery limit with a dead-letter exchange, reconnects with backoff',
+  schema: amqpSourceSchema,
+  listens: () => [],
+};

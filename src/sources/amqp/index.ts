@@ -19,7 +19,7 @@ import { describeError } from '../../errors.js';
 import type { SourceKind } from '../index.js';
 import { SourceStats } from '../stats.js';
 import type { Source, SourceContext } from '../types.js';
-import { amqpSourceSchema, type AmqpSourceConfig } from './config.js';
+import { amqpSourceInfo, type AmqpSourceConfig } from './config.js';
 
 export { amqpSourceSchema, type AmqpSourceConfig } from './config.js';
 
@@ -129,9 +129,6 @@ export class AmqpSource implements Source {
 }
 
 export const amqpSourceKind: SourceKind = {
-  type: 'amqp',
-  description: 'RabbitMQ consumer on a durable quorum queue: manual acks only when delivered, delivery limit with a dead-letter exchange, reconnects with backoff',
-  schema: amqpSourceSchema,
+  ...amqpSourceInfo,
   build: (config, ctx) => new AmqpSource(config as AmqpSourceConfig, ctx),
-  listens: () => [],
 };

@@ -2,6 +2,7 @@
 
 import { z } from 'zod';
 import { duration } from '../../config/units.js';
+import type { SourceInfo } from '../index.js';
 
 export const auditdSourceSchema = z.object({
   type: z.literal('auditd'),
@@ -15,3 +16,11 @@ export const auditdSourceSchema = z.object({
 }).strict();
 
 export type AuditdSourceConfig = z.infer<typeof auditdSourceSchema>;
+
+/** The registry's entry: what validating a config needs, without loading the implementation. */
+export const auditdSourceInfo: SourceInfo = {
+  type: 'auditd',
+  description: 'Linux audit log (or audispd af_unix socket): the records of one audit event joined into one event, values decoded',
+  schema: auditdSourceSchema,
+  listens: () => [],
+};

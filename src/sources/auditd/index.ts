@@ -18,7 +18,7 @@ import type { SourceKind } from '../index.js';
 import { SourceStats } from '../stats.js';
 import type { Source, SourceContext } from '../types.js';
 import { AuditAssembler, type AssembledEvent } from './assembler.js';
-import { auditdSourceSchema, type AuditdSourceConfig } from './config.js';
+import { auditdSourceInfo, type AuditdSourceConfig } from './config.js';
 import { interpret } from './interpret.js';
 import { parseRecord } from './record.js';
 
@@ -158,9 +158,6 @@ export class AuditdSource implements Source {
 }
 
 export const auditdSourceKind: SourceKind = {
-  type: 'auditd',
-  description: 'Linux audit log (or audispd af_unix socket): the records of one audit event joined into one event, values decoded',
-  schema: auditdSourceSchema,
+  ...auditdSourceInfo,
   build: (config, ctx) => new AuditdSource(config as AuditdSourceConfig, ctx),
-  listens: () => [],
 };

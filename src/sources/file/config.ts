@@ -2,6 +2,7 @@
 
 import { z } from 'zod';
 import { duration, size } from '../../config/units.js';
+import type { SourceInfo } from '../index.js';
 
 export const COMPRESSED_SUFFIXES = ['.gz', '.bz2', '.xz', '.zst', '.zip', '.lz4', '.Z'];
 
@@ -37,3 +38,11 @@ export const fileSourceSchema = z.object({
 });
 
 export type FileSourceConfig = z.infer<typeof fileSourceSchema>;
+
+/** The registry's entry: what validating a config needs, without loading the implementation. */
+export const fileSourceInfo: SourceInfo = {
+  type: 'file',
+  description: 'tails files matched by globs (one event per line or multiline event), follows rename and copytruncate rotation, checkpoints after delivery',
+  schema: fileSourceSchema,
+  listens: () => [],
+};

@@ -23,7 +23,7 @@ import { CheckpointFile } from '../checkpoint.js';
 import type { SourceKind } from '../index.js';
 import { SourceStats } from '../stats.js';
 import type { Source, SourceContext } from '../types.js';
-import { COMPRESSED_SUFFIXES, fileSourceSchema, type FileSourceConfig } from './config.js';
+import { COMPRESSED_SUFFIXES, fileSourceInfo, type FileSourceConfig } from './config.js';
 import { expandGlob, globMatch } from './glob.js';
 import { identityKey, readAt, readInto, TailedFile, type FileIdentity } from './tailed-file.js';
 
@@ -532,9 +532,6 @@ function candidates(f: TailedFile, now: number): [number, Buffer, Buffer][] {
 }
 
 export const fileSourceKind: SourceKind = {
-  type: 'file',
-  description: 'tails files matched by globs (one event per line or multiline event), follows rename and copytruncate rotation, checkpoints after delivery',
-  schema: fileSourceSchema,
+  ...fileSourceInfo,
   build: (config, ctx) => new FileSource(config as FileSourceConfig, ctx),
-  listens: () => [],
 };

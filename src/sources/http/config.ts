@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { duration, listenList, size } from '../../config/units.js';
 import { tlsServerSchema } from '../../net/tls-config.js';
+import type { SourceInfo } from '../index.js';
 
 export const HTTP_SOURCE_FORMATS = ['auto', 'json', 'ndjson', 'text', 'syslog'] as const;
 export type HttpSourceFormat = (typeof HTTP_SOURCE_FORMATS)[number];
@@ -35,3 +36,11 @@ export const httpSourceSchema = z.object({
 });
 
 export type HttpSourceConfig = z.infer<typeof httpSourceSchema>;
+
+/** The registry's entry: what validating a config needs, without loading the implementation. */
+export const httpSourceInfo: SourceInfo = {
+  type: 'http',
+  description: 'HTTP(S) input compatible with Loggly\'s /inputs/ and /bulk/ APIs, plus JSON arrays and NDJSON; 200 only once events are queued',
+  schema: httpSourceSchema,
+  listens: (config) => (config as HttpSourceConfig).listen,
+};

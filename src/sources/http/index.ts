@@ -35,7 +35,7 @@ import { BatchAck, type AckOutcome } from '../../pipeline/acknowledgement.js';
 import type { SourceKind } from '../index.js';
 import { SourceStats } from '../stats.js';
 import type { Source, SourceContext } from '../types.js';
-import { httpSourceSchema, type HttpSourceConfig } from './config.js';
+import { httpSourceInfo, type HttpSourceConfig } from './config.js';
 import { decodeBody, splitTags, type BodyShape } from './decode.js';
 import { checkSignature, DeliveryLog, githubEvent } from './github.js';
 
@@ -471,9 +471,6 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | null> {
 }
 
 export const httpSourceKind: SourceKind = {
-  type: 'http',
-  description: 'HTTP(S) input compatible with Loggly\'s /inputs/ and /bulk/ APIs, plus JSON arrays and NDJSON; 200 only once events are queued',
-  schema: httpSourceSchema,
+  ...httpSourceInfo,
   build: (config, ctx) => new HttpSource(config as HttpSourceConfig, ctx),
-  listens: (config) => (config as HttpSourceConfig).listen,
 };

@@ -1,6 +1,7 @@
 // Config schema of the journald source.
 
 import { z } from 'zod';
+import type { SourceInfo } from '../index.js';
 
 export const journaldSourceSchema = z.object({
   type: z.literal('journald'),
@@ -14,3 +15,11 @@ export const journaldSourceSchema = z.object({
 }).strict();
 
 export type JournaldSourceConfig = z.infer<typeof journaldSourceSchema>;
+
+/** The registry's entry: what validating a config needs, without loading the implementation. */
+export const journaldSourceInfo: SourceInfo = {
+  type: 'journald',
+  description: 'the systemd journal through journalctl -o json --follow, resumed from the checkpointed cursor; fields mapped, byte arrays kept',
+  schema: journaldSourceSchema,
+  listens: () => [],
+};

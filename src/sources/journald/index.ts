@@ -17,7 +17,7 @@ import type { SourceKind } from '../index.js';
 import { OrderedCommit } from '../ordered-commit.js';
 import { SourceStats } from '../stats.js';
 import type { Source, SourceContext } from '../types.js';
-import { journaldSourceSchema, type JournaldSourceConfig } from './config.js';
+import { journaldSourceInfo, type JournaldSourceConfig } from './config.js';
 
 export { journaldSourceSchema, type JournaldSourceConfig } from './config.js';
 
@@ -212,9 +212,6 @@ export class JournaldSource implements Source {
 }
 
 export const journaldSourceKind: SourceKind = {
-  type: 'journald',
-  description: 'the systemd journal through journalctl -o json --follow, resumed from the checkpointed cursor; fields mapped, byte arrays kept',
-  schema: journaldSourceSchema,
+  ...journaldSourceInfo,
   build: (config, ctx) => new JournaldSource(config as JournaldSourceConfig, ctx),
-  listens: () => [],
 };

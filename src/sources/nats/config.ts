@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { duration, size } from '../../config/units.js';
 import { natsUrlSchema } from '../../broker/nats-connection.js';
+import type { SourceInfo } from '../index.js';
 
 export const natsSourceSchema = z.object({
   type: z.literal('nats'),
@@ -25,3 +26,11 @@ export const natsSourceSchema = z.object({
 }).strict();
 
 export type NatsSourceConfig = z.infer<typeof natsSourceSchema>;
+
+/** The registry's entry: what validating a config needs, without loading the implementation. */
+export const natsSourceInfo: SourceInfo = {
+  type: 'nats',
+  description: 'NATS JetStream durable pull consumer: round robin within a durable, fan-out across durables, ack only when delivered',
+  schema: natsSourceSchema,
+  listens: () => [],
+};

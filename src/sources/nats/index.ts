@@ -17,7 +17,7 @@ import { describeError, SluiceError } from '../../errors.js';
 import type { SourceKind } from '../index.js';
 import { SourceStats } from '../stats.js';
 import type { Source, SourceContext } from '../types.js';
-import { natsSourceSchema, type NatsSourceConfig } from './config.js';
+import { natsSourceInfo, type NatsSourceConfig } from './config.js';
 
 export { natsSourceSchema, type NatsSourceConfig } from './config.js';
 
@@ -165,9 +165,6 @@ export class NatsSource implements Source {
 }
 
 export const natsSourceKind: SourceKind = {
-  type: 'nats',
-  description: 'NATS JetStream durable pull consumer: round robin within a durable, fan-out across durables, ack only when delivered',
-  schema: natsSourceSchema,
+  ...natsSourceInfo,
   build: (config, ctx) => new NatsSource(config as NatsSourceConfig, ctx),
-  listens: () => [],
 };

@@ -2,6 +2,7 @@
 
 import { z } from 'zod';
 import { duration, listenList, size } from '../../config/units.js';
+import type { SourceInfo } from '../index.js';
 
 export const netflowSourceSchema = z.object({
   type: z.literal('netflow'),
@@ -14,3 +15,11 @@ export const netflowSourceSchema = z.object({
 }).strict();
 
 export type NetflowSourceConfig = z.infer<typeof netflowSourceSchema>;
+
+/** The registry's entry: what validating a config needs, without loading the implementation. */
+export const netflowSourceInfo: SourceInfo = {
+  type: 'netflow',
+  description: 'NetFlow v5, v9 and IPFIX over UDP; each flow an event with fields named after the IPFIX information elements',
+  schema: netflowSourceSchema,
+  listens: (config) => (config as NetflowSourceConfig).listen,
+};

@@ -13,7 +13,7 @@ import { AllowList, normalizeAddress } from '../../net/access.js';
 import type { SourceKind } from '../index.js';
 import { SourceStats } from '../stats.js';
 import type { Source, SourceContext } from '../types.js';
-import { netflowSourceSchema, type NetflowSourceConfig } from './config.js';
+import { netflowSourceInfo, type NetflowSourceConfig } from './config.js';
 import { NetflowDecoder, type Flow } from './decoder.js';
 
 export { netflowSourceSchema, type NetflowSourceConfig } from './config.js';
@@ -113,9 +113,6 @@ function flowEvent(f: Flow, source: EventSource, exporter: string, now: number):
 }
 
 export const netflowSourceKind: SourceKind = {
-  type: 'netflow',
-  description: 'NetFlow v5, v9 and IPFIX over UDP; each flow an event with fields named after the IPFIX information elements',
-  schema: netflowSourceSchema,
+  ...netflowSourceInfo,
   build: (config, ctx) => new NetflowSource(config as NetflowSourceConfig, ctx),
-  listens: (config) => (config as NetflowSourceConfig).listen,
 };

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { listenList, size } from '../../config/units.js';
 import { tlsServerSchema } from '../../net/tls-config.js';
+import type { SourceInfo } from '../index.js';
 
 export const RELP_SCHEMES = ['relp'] as const;
 
@@ -21,3 +22,11 @@ export const relpSourceSchema = z.object({
 }).strict();
 
 export type RelpSourceConfig = z.infer<typeof relpSourceSchema>;
+
+/** The registry's entry: what validating a config needs, without loading the implementation. */
+export const relpSourceInfo: SourceInfo = {
+  type: 'relp',
+  description: 'RELP (rsyslog omrelp): acknowledged syslog, rsp 200 only once every destination holds the message; plain or TLS',
+  schema: relpSourceSchema,
+  listens: (config) => (config as RelpSourceConfig).listen,
+};

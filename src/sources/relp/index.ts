@@ -6,7 +6,7 @@ import { listenerTlsOptions } from '../../net/tls-server.js';
 import type { SourceKind } from '../index.js';
 import { SourceStats } from '../stats.js';
 import type { Source, SourceContext } from '../types.js';
-import { relpSourceSchema, type RelpSourceConfig } from './config.js';
+import { relpSourceInfo, type RelpSourceConfig } from './config.js';
 import { RelpListener } from './listener.js';
 
 export { relpSourceSchema, type RelpSourceConfig } from './config.js';
@@ -48,9 +48,6 @@ export class RelpSource implements Source {
 }
 
 export const relpSourceKind: SourceKind = {
-  type: 'relp',
-  description: 'RELP (rsyslog omrelp): acknowledged syslog, rsp 200 only once every destination holds the message; plain or TLS',
-  schema: relpSourceSchema,
+  ...relpSourceInfo,
   build: (config, ctx) => new RelpSource(config as RelpSourceConfig, ctx),
-  listens: (config) => (config as RelpSourceConfig).listen,
 };

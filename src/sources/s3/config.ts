@@ -2,6 +2,7 @@
 
 import { z } from 'zod';
 import { duration, size } from '../../config/units.js';
+import type { SourceInfo } from '../index.js';
 
 export const s3SourceSchema = z.object({
   type: z.literal('s3'),
@@ -23,3 +24,11 @@ export const s3SourceSchema = z.object({
 });
 
 export type S3SourceConfig = z.infer<typeof s3SourceSchema>;
+
+/** The registry's entry: what validating a config needs, without loading the implementation. */
+export const s3SourceInfo: SourceInfo = {
+  type: 's3',
+  description: 'objects in an S3 bucket (or a local directory): CloudTrail log files, one event per record; objects done are checkpointed after delivery',
+  schema: s3SourceSchema,
+  listens: () => [],
+};

@@ -13,7 +13,7 @@ import { CheckpointFile } from '../checkpoint.js';
 import type { SourceKind } from '../index.js';
 import { SourceStats } from '../stats.js';
 import type { Source, SourceContext } from '../types.js';
-import { s3SourceSchema, type S3SourceConfig } from './config.js';
+import { s3SourceInfo, type S3SourceConfig } from './config.js';
 
 export { s3SourceSchema, type S3SourceConfig } from './config.js';
 
@@ -260,9 +260,6 @@ export class S3Source implements Source {
 }
 
 export const s3SourceKind: SourceKind = {
-  type: 's3',
-  description: 'objects in an S3 bucket (or a local directory): CloudTrail log files, one event per record; objects done are checkpointed after delivery',
-  schema: s3SourceSchema,
+  ...s3SourceInfo,
   build: (config, ctx) => new S3Source(config as S3SourceConfig, ctx),
-  listens: () => [],
 };
