@@ -155,6 +155,7 @@ if [[ " $run_peers " == *" sluice "* ]] && [ -z "${SLUICE_BIN:-}" ] && [ "${SLUI
     cp "$src/bin/sluice.js" "$snap/bin/"
     cp "$src/package.json" "$snap/"
     [ -f "$src/openssl-sluice.cnf" ] && cp "$src/openssl-sluice.cnf" "$snap/"
+    [ -d "$src/build/Release" ] && mkdir -p "$snap/build" && cp -r "$src/build/Release" "$snap/build/"  # the UDP addon
     ln -s "$src/node_modules" "$snap/node_modules"
     export SLUICE_BIN=$snap/bin/sluice.js
     echo "- sluice under test: a copy of $src/dist/src taken at the start of the run (SLUICE_SNAPSHOT=0 runs the live dist/)" >>"$WORK/env.md"
