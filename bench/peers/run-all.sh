@@ -144,7 +144,7 @@ make_certs "$WORK/tls"
   for n in "${NOTES[@]}"; do echo "$n"; done
 } >"$WORK/env.md"
 cat "$WORK/env.md" >&2
-# The sluice under test is a snapshot of the built package taken now (dist/src, bin, package.json,
+# The sluice under test is a snapshot of the built package taken now (dist/src, bin, package.json, build/Release,
 # node_modules linked): other people's builds rewriting dist/ during the run cannot change it.
 if [[ " $run_peers " == *" sluice "* ]] && [ -z "${SLUICE_BIN:-}" ] && [ "${SLUICE_SNAPSHOT:-1}" = 1 ]; then
   src=${SLUICE_REPO:-$REPO_ROOT}
