@@ -144,7 +144,7 @@ make_certs "$WORK/tls"
   for n in "${NOTES[@]}"; do echo "$n"; done
 } >"$WORK/env.md"
 cat "$WORK/env.md" >&2
-# The sluice under test is a snapshot of the built package taken now (dist/src, bin, package.json,
+# The sluice under test is a snapshot of the built package taken now (dist/src, bin, package.json, build/Release,
 # node_modules linked): other people's builds rewriting dist/ during the run cannot change it.
 if [[ " $run_peers " == *" sluice "* ]] && [ -z "${SLUICE_BIN:-}" ] && [ "${SLUICE_SNAPSHOT:-1}" = 1 ]; then
   src=${SLUICE_REPO:-$REPO_ROOT}
@@ -155,6 +155,7 @@ if [[ " $run_peers " == *" sluice "* ]] && [ -z "${SLUICE_BIN:-}" ] && [ "${SLUI
     cp "$src/bin/sluice.js" "$snap/bin/"
     cp "$src/package.json" "$snap/"
     [ -f "$src/openssl-sluice.cnf" ] && cp "$src/openssl-sluice.cnf" "$snap/"
+    [ -d "$src/build/Release" ] && mkdir -p "$snap/build" && cp -r "$src/build/Release" "$snap/build/"  # the UDP addon
     ln -s "$src/node_modules" "$snap/node_modules"
     export SLUICE_BIN=$snap/bin/sluice.js
     echo "- sluice under test: a copy of $src/dist/src taken at the start of the run (SLUICE_SNAPSHOT=0 runs the live dist/)" >>"$WORK/env.md"

@@ -24,6 +24,8 @@ export const syslogSourceSchema = z.object({
   udp_receive_buffer: size().default(8 * 1024 * 1024).describe('UDP socket receive buffer (SO_RCVBUF); larger absorbs bursts'),
   udp_reader_nice: z.number().int().min(-20).max(19).nullable().default(-10)
     .describe('scheduling priority (nice) of the thread that drains UDP sockets, so a busy host does not overflow them; needs CAP_SYS_NICE to go below 0, else it stays at the process\'s; null = leave it'),
+  udp_reader: z.enum(['auto', 'recvmmsg', 'dgram']).default('auto')
+    .describe('how the UDP reader thread reads: recvmmsg (the addon npm install builds on Linux; many datagrams per call, a wakeup per millisecond), dgram (node:dgram, a callback per datagram), auto = recvmmsg when built and the address is numeric'),
   tls: tlsServerSchema.optional().describe('certificate and client authentication for tls:// listeners'),
 }).strict();
 

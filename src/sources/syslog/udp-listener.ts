@@ -16,6 +16,16 @@ import type { ReaderMessage, UdpBatch, UdpReaderConfig } from './udp-reader.js';
 /** Datagram bytes read and not yet parsed, at most: bounds what a slow pipeline can cost in memory. */
 const MAX_OUTSTANDING_BYTES = 8 * 1024 * 1024;
 
+/**
+ * Whether data[start, end) is valid UTF-8, given whether all of data is. In valid UTF-8 every
+ * byte that is not a continuation byte (10xxxxxx) begins a character, so a range of it is
+ * valid exactly when neither its start nor its end falls on a continuation byte.
+ */
+function validUtf8(data: Buffer, allValid: boolean, start: number, end: number): boolean {
+  if (!allValid) return isUtf8(data.subarray(start, end));
+  return (data[start]! & 0xc0) !== 0x80 && (end === data.length || (data[end]! & 0xc0) !== 0x80);
+}
+
 export class UdpListener {
   private worker: Worker | null = null;
   private readonly allow: AllowList;
@@ -25,6 +35,8 @@ export class UdpListener {
   private closed: Promise<void> | null = null;
   /** One Int32 shared with the reader: bytes it handed over that are not parsed yet. */
   private readonly outstanding = new Int32Array(new SharedArrayBuffer(4));
+  /** Set to 1 to close the reader (its recvmmsg loop blocks its thread, so a message would wait). */
+  private readonly control = new Int32Array(new SharedArrayBuffer(4));
   /** Batches held raw while a destination's buffer is full: the most compact place to wait. */
   private readonly pending: UdpBatch[] = [];
   private waiting = false;
@@ -47,8 +59,9 @@ export class UdpListener {
     const a = this.address;
     const workerData: UdpReaderConfig = {
       type: net.isIPv6(a.host) ? 'udp6' : 'udp4', host: a.host, port: a.port,
-      recvBufferSize: this.cfg.udp_receive_buffer, nice: this.cfg.udp_reader_nice,
+      recvBufferSize: this.cfg.udp_receive_buffer, nice: this.cfg.udp_reader_nice, reader: this.cfg.udp_reader,
       maxOutstandingBytes: MAX_OUTSTANDING_BYTES, outstanding: this.outstanding.buffer as SharedArrayBuffer,
+      control: this.control.buffer as SharedArrayBuffer,
     };
     const worker = new Worker(new URL('./udp-reader.js', import.meta.url), { workerData });
     this.worker = worker;
@@ -58,6 +71,9 @@ export class UdpListener {
         if (m.kind === 'batch') this.received(m);
         else if (m.kind === 'listening') {
           this.boundPort = m.port;
+          if (m.fallbackReason !== null) {
+            this.stats.log.report('info', 'udp/reader', `UDP reader uses node:dgram, one callback per datagram: ${m.fallbackReason}`, { listener: a.text });
+          }
           if (m.niceError !== null) {
             this.stats.log.report('info', 'udp/nice', `UDP reader thread keeps the process's priority: nice ${this.cfg.udp_reader_nice} refused (${m.niceError}); set udp_reader_nice: null to silence`, { listener: a.text });
           }
@@ -99,6 +115,8 @@ export class UdpListener {
     // Per sender, not per datagram: a batch usually comes from a handful of peers.
     const addresses = b.peers.map(normalizeAddress);
     const allowed = addresses.map((addr) => this.allow.allows(addr));
+    // One UTF-8 check for the whole batch (datagrams lie back to back); see validUtf8().
+    const batchUtf8 = isUtf8(data);
     const events: LogEvent[] = [];
     let bytes = 0;
     let source: EventSource | null = null;
@@ -117,7 +135,7 @@ export class UdpListener {
         lastPeer = peer;
         lastPort = port;
       }
-      const ev = this.event(data, idx[i]!, idx[i + 1]!, source!, b.receivedAt);
+      const ev = this.event(data, batchUtf8, idx[i]!, idx[i + 1]!, source!, b.receivedAt);
       if (ev !== null) { events.push(ev); bytes += ev.end - ev.start; }
     }
     if (events.length === 0) return;
@@ -129,7 +147,7 @@ export class UdpListener {
     }
   }
 
-  private event(data: Buffer, start: number, length: number, source: EventSource, now: number): LogEvent | null {
+  private event(data: Buffer, batchUtf8: boolean, start: number, length: number, source: EventSource, now: number): LogEvent | null {
     const addr = source.address;
     let end = start + length;
     while (end > start && (data[end - 1] === 0x0a || data[end - 1] === 0x0d || data[end - 1] === 0)) end--;
@@ -146,7 +164,7 @@ export class UdpListener {
     const problem = parseSyslog(ev, data, start, end, this.cfg.format);
     if (problem !== null) this.stats.error('parsing', 'parse_error', `message is not ${this.cfg.format}: ${problem}; kept whole as MSG`, { peer: addr });
     if (truncated) ev.flags |= EventFlag.TRUNCATED;
-    if (!isUtf8(data.subarray(start, end))) {
+    if (!validUtf8(data, batchUtf8, start, end)) {
       ev.flags |= EventFlag.INVALID_UTF8;
       this.stats.error('decoding', 'invalid_utf8', 'message is not valid UTF-8; stored as received, JSON shows U+FFFD', { peer: addr });
     }
@@ -168,6 +186,8 @@ export class UdpListener {
   async stop(): Promise<void> {
     const w = this.worker;
     if (!w) return;
+    Atomics.store(this.control, 0, 1);
+    Atomics.notify(this.control, 0);
     w.postMessage({ kind: 'close' });
     const t = setTimeout(() => void w.terminate(), 5000);
     await this.closed;
