@@ -32,8 +32,10 @@ export interface OutMessage {
 /** A message being filled: its writer holds `key \0` and then the payload's lines. */
 interface Group { w: ByteWriter; prefix: number; events: LogEvent[] }
 
-/** Writers kept between batches: a message's payload is copied out, so they are reused. */
+/** Writers kept between batches (a message's payload is copied out), a few and not the biggest. */
 const spareWriters: ByteWriter[] = [];
+const SPARE_WRITERS = 8;
+const SPARE_WRITER_BYTES = 1024 * 1024;
 
 /**
  * Splits a batch into messages: events grouped by their rendered subject / routing key, at
@@ -65,7 +67,7 @@ export function packMessages(events: LogEvent[], key: Template, escape: (v: stri
     const k = constant ?? key.render(ev, escape);
     let g = groups.get(k);
     if (g === undefined) {
-      const w = spareWriters.pop() ?? new ByteWriter(256 * 1024);
+      const w = spareWriters.pop() ?? new ByteWriter(16 * 1024);
       w.reset();
       w.text(k);
       w.byte(0);
@@ -82,7 +84,7 @@ export function packMessages(events: LogEvent[], key: Template, escape: (v: stri
   }
   for (const [k, g] of groups) {
     flush(k, g, g.w.pos);
-    if (spareWriters.length < 4 && g.w.buf.length <= 4 * 1024 * 1024) spareWriters.push(g.w);
+    if (spareWriters.length < SPARE_WRITERS && g.w.buf.length <= SPARE_WRITER_BYTES) spareWriters.push(g.w);
   }
   return { messages, oversize };
 }
