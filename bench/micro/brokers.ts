@@ -3,7 +3,10 @@
 // syslog-ng TCP → amqp() → RabbitMQ in the same run; plus the publishing side alone for RabbitMQ
 // (sluice with confirms vs syslog-ng's amqp() without them), measured at the queue.
 //
-// Run: node dist/bench/micro/brokers.js [events=150000]
+// Run: node dist/bench/micro/brokers.js [events=150000] [--only=jetstream|rabbitmq]
+// SLUICE_BIN=/path/to/bin/sluice.js runs another build (a before/after comparison in one session).
+// Besides events/s, each end-to-end row reports CPU seconds per million events of every process
+// (from /proc/PID/stat), which a shared machine disturbs far less than wall-clock time.
 // Needs nats-server (/usr/sbin/nats-server), RabbitMQ on 127.0.0.1:5672 (guest, rabbitmqctl for a
 // vhost of its own), loggen (the load, as in the peer benchmarks) and, for the syslog-ng rows,
 // syslog-ng with syslog-ng-mod-amqp. Everything runs on loopback; every child is stopped by PID.
@@ -17,8 +20,11 @@ import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const SLUICE = path.join(ROOT, 'bin', 'sluice.js');
-const N = Number(process.argv[2] ?? 150_000);
+const SLUICE = process.env.SLUICE_BIN ?? path.join(ROOT, 'bin', 'sluice.js');
+const args = process.argv.slice(2);
+const N = Number(args.find((a) => !a.startsWith('--')) ?? 150_000);
+const ONLY = args.find((a) => a.startsWith('--only='))?.slice(7) ?? null;
+const TICK_S = 1 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim() || 100);
 const BOUND_MS = 180_000;
 const children: ChildProcess[] = [];
 const say = (m: string): void => { process.stderr.write(`[brokers ${new Date().toTimeString().slice(0, 8)}] ${m}\n`); };
@@ -105,10 +111,29 @@ const NATS = fs.existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 
 const SYSLOGNG = which('syslog-ng');
 const AMQP_MOD = fs.existsSync('/usr/lib/syslog-ng/3.38/libafamqp.so');
 
-interface Row { name: string; events: number; seconds: number; note: string }
+interface Row { name: string; events: number; seconds: number; note: string; cpu?: string }
+
+/** CPU seconds (user + system) a process used so far, from /proc/PID/stat. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * TICK_S; // utime, stime
+  } catch { return NaN; }
+}
+
+/** CPU seconds per million events of each named process between two readings. */
+class CpuMeter {
+  private readonly at0: number[];
+  constructor(private readonly procs: [string, ChildProcess][]) { this.at0 = procs.map(([, c]) => cpuSeconds(c.pid)); }
+  perMillion(events: number): string {
+    return this.procs.map(([n, c], i) => `${n} ${((cpuSeconds(c.pid) - this.at0[i]!) * 1e6 / events).toFixed(1)}`).join(', ');
+  }
+}
 const rows: Row[] = [];
 
-async function endToEnd(name: string, dir: string, edgeYaml: (port: number) => string, aggYaml: (out: string) => string, note: string): Promise<void> {
+async function endToEnd(name: string, dir: string, edgeYaml: (port: number) => string, aggYaml: (out: string) => string, note: string, broker: ChildProcess | null): Promise<void> {
   const port = await freePort();
   const out = path.join(dir, `${name}.out`);
   const agg = await sluice(dir, `${name}-agg`, aggYaml(out));
@@ -117,8 +142,9 @@ async function endToEnd(name: string, dir: string, edgeYaml: (port: number) => s
   await new Promise((r) => setTimeout(r, 1000)); // the aggregator's consumer set up
   const t0 = performance.now();
   const gen = loggen(port, N);
+  const cpu = new CpuMeter([['edge', edge], ['aggregator', agg], ...(broker ? [['broker', broker] as [string, ChildProcess]] : [])]);
   const t1 = await linesReached(out, N, BOUND_MS);
-  rows.push({ name, events: N, seconds: (t1 - t0) / 1000, note });
+  rows.push({ name, events: N, seconds: (t1 - t0) / 1000, note, cpu: cpu.perMillion(N) });
   await stop(gen); await stop(edge); await stop(agg);
 }
 
@@ -150,7 +176,8 @@ async function main(): Promise<void> {
   const skipped: string[] = [];
   if (!LOGGEN) throw new Error('loggen not found (bench/peers/setup.sh installs it)');
   // ---- JetStream, R1, file storage, on a server of its own
-  if (NATS) {
+  if (ONLY !== null && ONLY !== 'jetstream') skipped.push('JetStream rows: --only');
+  else if (NATS) {
     const np = await freePort();
     const server = start(NATS, ['-a', '127.0.0.1', '-p', String(np), '-js', '-sd', path.join(dir, 'js')]);
     await until(() => reachable(np), 'nats-server', 15_000);
@@ -169,12 +196,13 @@ data_dir: ${dir}/js-agg
 sources: { bus: { type: nats, url: ${url}, stream: BENCH, consumer: bench, batch: 128, max_ack_pending: 1024 } }
 destinations: { out: { type: file, path: "${out}" } }
 log: [ { from: bus, to: out } ]
-`, 'R1 file storage, 200 events per message, PubAck awaited');
+`, 'R1 file storage, 200 events per message, PubAck awaited', server);
     await stop(server);
   } else skipped.push('JetStream rows: nats-server not found');
 
   // ---- RabbitMQ on the machine's server, a vhost of its own
-  if (await reachable(5672)) {
+  if (ONLY !== null && ONLY !== 'rabbitmq') skipped.push('RabbitMQ rows: --only');
+  else if (await reachable(5672)) {
     const vh = `bench-${process.pid}`;
     execFileSync('rabbitmqctl', ['add_vhost', vh], { stdio: 'ignore' });
     execFileSync('rabbitmqctl', ['set_permissions', '-p', vh, 'guest', '.*', '.*', '.*'], { stdio: 'ignore' });
@@ -194,7 +222,7 @@ data_dir: ${dir}/mq-agg
 sources: { bus: { type: amqp, url: "${url}", queue: e2e, batch: 128, prefetch: 512 } }
 destinations: { out: { type: file, path: "${out}" } }
 log: [ { from: bus, to: out } ]
-`, 'quorum queue, confirms, persistent + mandatory, 200 events per message');
+`, 'quorum queue, confirms, persistent + mandatory, 200 events per message', null);
 
       if (SYSLOGNG && AMQP_MOD) {
         // syslog-ng amqp(): one message per event, no publisher confirms, no mandatory.
@@ -269,8 +297,8 @@ log: [ { from: net, to: bus } ]
   fs.rmSync(dir, { recursive: true, force: true });
 
   process.stdout.write(`Broker benchmark, ${N} events of 256 bytes from loggen over TCP, one run, ${os.cpus().length} CPUs\n\n`);
-  process.stdout.write('| path | events | seconds | events/s | notes |\n|---|---:|---:|---:|---|\n');
-  for (const r of rows) process.stdout.write(`| ${r.name} | ${r.events} | ${r.seconds.toFixed(2)} | ${Math.round(r.events / r.seconds)} | ${r.note} |\n`);
+  process.stdout.write('| path | events | seconds | events/s | CPU s per 1M events | notes |\n|---|---:|---:|---:|---|---|\n');
+  for (const r of rows) process.stdout.write(`| ${r.name} | ${r.events} | ${r.seconds.toFixed(2)} | ${Math.round(r.events / r.seconds)} | ${r.cpu ?? '–'} | ${r.note} |\n`);
   const rate = (n: string) => { const r = rows.find((x) => x.name === n); return r ? r.events / r.seconds : null; };
   const a = rate('sluice → RabbitMQ (publish only)'); const b = rate('syslog-ng amqp() → RabbitMQ (publish only)');
   if (a && b) process.stdout.write(`\nRabbitMQ publishing, sluice (confirms) / syslog-ng amqp() (no confirms): ${(a / b).toFixed(2)}x\n`);

@@ -5,8 +5,9 @@
 // 100k events/s possible (a broker's per-message cost dominates). The sources read that back,
 // and also plain syslog lines or foreign JSON from other publishers, per `format`.
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
+import { ByteWriter } from '../codec/byte-writer.js';
 import { parseSyslog } from '../codec/syslog-parser.js';
 import { EventFlag, LogEvent, type EventSource, type Transport } from '../event/log-event.js';
 import { eventFromJson } from '../sources/http/decode.js';
@@ -28,83 +29,194 @@ export interface OutMessage {
   severity: number | null;
 }
 
+/** A message being filled: its writer holds `key \0` and then the payload's lines. */
+interface Group { w: ByteWriter; prefix: number; events: LogEvent[] }
+
+/** Writers kept between batches (a message's payload is copied out), a few and not the biggest. */
+const spareWriters: ByteWriter[] = [];
+const SPARE_WRITERS = 8;
+const SPARE_WRITER_BYTES = 1024 * 1024;
+
 /**
  * Splits a batch into messages: events grouped by their rendered subject / routing key, at
  * most `maxEvents` and `maxBytes` per message. An event bigger than maxBytes alone is
- * returned in `oversize` (it can never be published).
+ * returned in `oversize` (it can never be published). Lines are written as bytes straight
+ * into the message, with no intermediate strings (the destinations' hot path).
  */
 export function packMessages(events: LogEvent[], key: Template, escape: (v: string) => string, maxEvents: number, maxBytes: number): { messages: OutMessage[]; oversize: LogEvent[] } {
-  const groups = new Map<string, { text: string; events: LogEvent[]; bytes: number }>();
+  const groups = new Map<string, Group>();
   const messages: OutMessage[] = [];
   const oversize: LogEvent[] = [];
   const seen = new Map<string, number>();
   const constant = key.constant ? key.render(events[0]!) : null;
-  const flush = (k: string, g: { text: string; events: LogEvent[]; bytes: number }): void => {
+  // The message is w.buf[prefix, end); a line written after it (the one that did not fit) moves down.
+  const flush = (k: string, g: Group, end: number): void => {
     if (g.events.length === 0) return;
-    const payload = Buffer.from(g.text, 'utf8');
-    const id = messageId(k, payload, seen);
+    const w = g.w;
+    const payload = Buffer.allocUnsafe(end - g.prefix);
+    w.buf.copy(payload, 0, g.prefix, end);
+    const id = messageId(w.buf.subarray(0, end), seen);
     const first = g.events[0]!;
     messages.push({ key: k, payload, events: g.events, id, host: first.hostOrPeer, severity: first.severity });
-    g.text = '';
+    w.buf.copyWithin(g.prefix, end, w.pos);
+    w.pos = g.prefix + (w.pos - end);
     g.events = [];
-    g.bytes = 0;
   };
   for (let i = 0; i < events.length; i++) {
     const ev = events[i]!;
     const k = constant ?? key.render(ev, escape);
-    const line = eventJsonLine(ev);
-    const n = Buffer.byteLength(line) + 1;
-    if (n > maxBytes) { oversize.push(ev); continue; }
     let g = groups.get(k);
-    if (g === undefined) groups.set(k, (g = { text: '', events: [], bytes: 0 }));
-    if (g.events.length >= maxEvents || g.bytes + n > maxBytes) flush(k, g);
-    g.text += line + '\n';
+    if (g === undefined) {
+      const w = spareWriters.pop() ?? new ByteWriter(16 * 1024);
+      w.reset();
+      w.text(k);
+      w.byte(0);
+      groups.set(k, (g = { w, prefix: w.pos, events: [] }));
+    }
+    const w = g.w;
+    const before = w.pos;
+    writeEventJson(ev, w);
+    w.byte(0x0a);
+    const n = w.pos - before;
+    if (n > maxBytes) { w.pos = before; oversize.push(ev); continue; }
+    if (g.events.length >= maxEvents || before - g.prefix + n > maxBytes) flush(k, g, before);
     g.events.push(ev);
-    g.bytes += n;
   }
-  for (const [k, g] of groups) flush(k, g);
+  for (const [k, g] of groups) {
+    flush(k, g, g.w.pos);
+    if (spareWriters.length < SPARE_WRITERS && g.w.buf.length <= SPARE_WRITER_BYTES) spareWriters.push(g.w);
+  }
   return { messages, oversize };
+}
+
+/** The JSON text of an event source, made once per source (events of a connection share it). */
+const sourceJson = new WeakMap<EventSource, Buffer>();
+let lastReceived = -1;
+const receivedText = Buffer.alloc(32); // "YYYY-MM-DDTHH:MM:SS.sssZ" (longer past year 9999)
+let receivedLen = 0;
+const NULL = 0x6e756c6c; // "null", big-endian
+/** Characters a JSON string cannot hold as they are (quote, backslash, controls) and surrogates, which JSON.stringify escapes when alone. */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** Constant parts of the line, as bytes. */
+const K = Object.fromEntries(['{"timestamp":', ',"received_at":"', '","facility":', ',"severity":', ',"version":', ',"hostname":', ',"appname":',
+  ',"procid":', ',"msgid":', ',"structured_data":', ',"message":', ',"source":', ',"fields":'].map((t, i) => [i, Buffer.from(t, 'latin1')])) as Record<number, Buffer>;
+
+function lit(w: ByteWriter, b: Buffer): void {
+  w.range(b, 0, b.length);
+}
+
+function writeNull(w: ByteWriter): void {
+  w.ensure(4);
+  w.buf.writeUInt32BE(NULL, w.pos);
+  w.pos += 4;
+}
+
+/** A JSON string; short plain ASCII is copied by hand (a native call costs more than its bytes). */
+function writeString(w: ByteWriter, v: string | null): void {
+  if (v === null) { writeNull(w); return; }
+  const n = v.length;
+  if (n < 64) {
+    w.ensure(n + 2);
+    const out = w.buf;
+    let p = w.pos;
+    out[p++] = 0x22;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = v.charCodeAt(i);
+      if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x80) break;
+      out[p++] = c;
+    }
+    if (i === n) {
+      out[p++] = 0x22;
+      w.pos = p;
+      return;
+    }
+  }
+  if (NEEDS_ESCAPE.test(v)) { w.text(JSON.stringify(v)); return; }
+  w.byte(0x22);
+  w.text(v);
+  w.byte(0x22);
+}
+
+function writeNumber(w: ByteWriter, v: number | null): void {
+  if (v === null) { writeNull(w); return; }
+  if (v >= 0 && v < 10 && Number.isInteger(v)) { w.byte(0x30 + v); return; }
+  w.text(String(v));
+}
+
+/** Bytes that are not copied into a JSON string as they are: controls, quote, backslash, non-ASCII. */
+const NOT_PLAIN = new Uint8Array(256).map((_, c) => (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x80 ? 1 : 0));
+
+/**
+ * A field still as received, copied as a JSON string straight from the message bytes when
+ * they are plain printable ASCII (the common case: no string is made); false otherwise (the
+ * caller writes the decoded value, which for such bytes is the same text).
+ */
+function writeReceived(w: ByteWriter, b: Buffer, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) if (NOT_PLAIN[b[i]!] !== 0) return false;
+  w.byte(0x22);
+  w.range(b, s, e);
+  w.byte(0x22);
+  return true;
+}
+
+/**
+ * One event as the JSON event contract (the same keys, order and values as
+ * JSON.stringify(LogEvent.toJSON())), written as bytes without building the object.
+ */
+export function writeEventJson(ev: LogEvent, w: ByteWriter): void {
+  const s = ev.source;
+  let src = sourceJson.get(s);
+  if (src === undefined) {
+    src = Buffer.from(`{"name":${q(s.name)},"transport":${q(s.transport)},"address":${str(s.address)},"port":${num(s.port)},"tls_peer":${str(s.tlsPeer)}}`);
+    sourceJson.set(s, src);
+  }
+  if (ev.receivedAt !== lastReceived) {
+    lastReceived = ev.receivedAt;
+    receivedLen = receivedText.write(new Date(ev.receivedAt).toISOString(), 0, 'latin1');
+  }
+  // A field not overridden (d) is read from the bytes: the getters' text, without the string.
+  const d = ev.d;
+  const b = ev.buf;
+  lit(w, K[0]!);
+  if (d?.timestamp !== undefined || ev.tsStart < 0 || ev.flags & EventFlag.TS_RFC3164 || !writeReceived(w, b, ev.tsStart, ev.tsEnd)) writeString(w, ev.timestamp);
+  lit(w, K[1]!); w.range(receivedText, 0, receivedLen);
+  lit(w, K[2]!); writeNumber(w, ev.facility);
+  lit(w, K[3]!); writeNumber(w, ev.severity);
+  lit(w, K[4]!); writeNumber(w, ev.versionNumber);
+  lit(w, K[5]!);
+  if (d?.hostname !== undefined || ev.hostStart < 0 || !writeReceived(w, b, ev.hostStart, ev.hostEnd)) writeString(w, ev.hostname);
+  lit(w, K[6]!);
+  if (d?.appname !== undefined || ev.appStart < 0 || !writeReceived(w, b, ev.appStart, ev.appEnd)) writeString(w, ev.appname);
+  lit(w, K[7]!);
+  if (d?.procid !== undefined || ev.pidStart < 0 || !writeReceived(w, b, ev.pidStart, ev.pidEnd)) writeString(w, ev.procid);
+  lit(w, K[8]!);
+  if (d?.msgid !== undefined || ev.msgidStart < 0 || !writeReceived(w, b, ev.msgidStart, ev.msgidEnd)) writeString(w, ev.msgid);
+  lit(w, K[9]!);
+  const sd = ev.structuredData;
+  if (sd === null) writeNull(w); else w.text(q(sd));
+  lit(w, K[10]!);
+  if (d?.message !== undefined || ev.msgStart < 0 || ev.msgStart > ev.end || !writeReceived(w, b, ev.msgStart, ev.end)) writeString(w, ev.message);
+  lit(w, K[11]!); w.range(src, 0, src.length);
+  lit(w, K[12]!);
+  if (ev.flags & (EventFlag.TRUNCATED | EventFlag.INVALID_UTF8)) w.text(q(ev.toJSON().fields));
+  else if (ev.fields === null) { w.byte(0x7b); w.byte(0x7d); } else w.text(q(ev.fields));
+  w.byte(0x7d);
 }
 
 const q = JSON.stringify;
 const str = (v: string | null): string => (v === null ? 'null' : q(v));
 const num = (v: number | null): string => (v === null ? 'null' : String(v));
-/** The JSON text of an event source, made once per source (events of a connection share it). */
-const sourceJson = new WeakMap<EventSource, string>();
-let lastReceived = -1;
-let lastReceivedText = '';
 
 /**
- * One event as the JSON event contract (the same keys and values as LogEvent.toJSON), written
- * without building the intermediate object: this is the broker destinations' hot path.
+ * The message's identity: a hash of its key and payload (`key \0 payload`: the events' JSON,
+ * receive times included), so the same events sent again — a retry, a replay of the disk
+ * buffer after a crash — get the same id and the broker drops the copy. Equal payloads within
+ * one batch (a flood of one line in one millisecond) are numbered so they stay distinct.
  */
-export function eventJsonLine(ev: LogEvent): string {
-  const s = ev.source;
-  let src = sourceJson.get(s);
-  if (src === undefined) {
-    src = `{"name":${q(s.name)},"transport":${q(s.transport)},"address":${str(s.address)},"port":${num(s.port)},"tls_peer":${str(s.tlsPeer)}}`;
-    sourceJson.set(s, src);
-  }
-  if (ev.receivedAt !== lastReceived) {
-    lastReceived = ev.receivedAt;
-    lastReceivedText = new Date(ev.receivedAt).toISOString();
-  }
-  const sd = ev.structuredData;
-  const fields = ev.flags & (EventFlag.TRUNCATED | EventFlag.INVALID_UTF8) ? q(ev.toJSON().fields) : ev.fields === null ? '{}' : q(ev.fields);
-  return '{"timestamp":' + str(ev.timestamp) + ',"received_at":"' + lastReceivedText + '","facility":' + num(ev.facility) +
-    ',"severity":' + num(ev.severity) + ',"version":' + num(ev.versionNumber) + ',"hostname":' + str(ev.hostname) +
-    ',"appname":' + str(ev.appname) + ',"procid":' + str(ev.procid) + ',"msgid":' + str(ev.msgid) +
-    ',"structured_data":' + (sd === null ? 'null' : q(sd)) + ',"message":' + str(ev.message) + ',"source":' + src + ',"fields":' + fields + '}';
-}
-
-/**
- * The message's identity: a hash of its key and payload (the events' JSON, receive times
- * included), so the same events sent again — a retry, a replay of the disk buffer after a
- * crash — get the same id and the broker drops the copy. Equal payloads within one batch
- * (a flood of one line in one millisecond) are numbered so they stay distinct.
- */
-function messageId(key: string, payload: Buffer, seen: Map<string, number>): string {
-  const h = createHash('sha256').update(key).update('\0').update(payload).digest('base64url').slice(0, 32);
+function messageId(keyAndPayload: Buffer, seen: Map<string, number>): string {
+  const h = hash('sha256', keyAndPayload, 'base64url').slice(0, 32);
   const n = seen.get(h) ?? 0;
   seen.set(h, n + 1);
   return n === 0 ? h : `${h}-${n}`;
@@ -134,6 +246,10 @@ export type Decoded = { ok: true; events: LogEvent[] } | { ok: false; error: str
 export class MessageDecoder {
   private readonly sources = new Map<string, EventSource>();
   private readonly own: EventSource;
+  /** Events of one batch share their receive time: parsed once. */
+  private lastReceivedText = '';
+  private lastReceived = NaN;
+  private lastSource: EventSource | null = null;
 
   constructor(private readonly name: string, private readonly transport: Transport, private readonly format: BrokerFormat, private readonly maxEventBytes: number) {
     this.own = { name, transport, address: null, port: null, tlsPeer: null };
@@ -192,10 +308,16 @@ export class MessageDecoder {
     const sluice = typeof received === 'string' && typeof src === 'object' && src !== null && !Array.isArray(src);
     if (!sluice) return eventFromJson(obj, this.own, now, []);
     // One of ours: received_at and source are the contract's, not foreign fields.
+    if (received !== this.lastReceivedText) {
+      this.lastReceivedText = received;
+      this.lastReceived = Date.parse(received);
+    }
+    const at = Number.isNaN(this.lastReceived) ? now : this.lastReceived;
+    const source = this.sourceFor(src as Record<string, unknown>);
+    const own = ownEvent(obj, source, at);
+    if (own !== null) return own;
     const { received_at: _r, source: _s, ...rest } = obj;
-    const at = Date.parse(received as string);
-    const ev = eventFromJson(rest, this.sourceFor(src as Record<string, unknown>), Number.isNaN(at) ? now : at, []);
-    return ev;
+    return eventFromJson(rest, source, at, []);
   }
 
   /** The broker source with the original peer's address, cached: events of one peer share it. */
@@ -204,12 +326,34 @@ export class MessageDecoder {
     const port = typeof s.port === 'number' ? s.port : null;
     const tlsPeer = typeof s.tls_peer === 'string' ? s.tls_peer : null;
     if (address === null && tlsPeer === null) return this.own;
+    // Events of one message mostly come from one peer: the last one answers without a key.
+    const last = this.lastSource;
+    if (last !== null && last.address === address && last.port === port && last.tlsPeer === tlsPeer) return last;
     const k = `${address}|${port}|${tlsPeer}`;
     let src = this.sources.get(k);
     if (src === undefined) {
       if (this.sources.size > 10_000) this.sources.clear();
       this.sources.set(k, (src = { name: this.name, transport: this.transport, address, port, tlsPeer }));
     }
-    return src;
+    return (this.lastSource = src);
   }
+}
+
+const str0 = (v: unknown): v is string | null => v === null || typeof v === 'string';
+const int0 = (v: unknown, max: number): v is number | null => v === null || (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max);
+
+/**
+ * A sluice event exactly as writeEventJson writes it (the 13 keys, each value of its type,
+ * no structured data, fields without tags): its values taken as they are. Anything else is
+ * null, and eventFromJson maps it key by key; for what passes here both give the same event.
+ */
+function ownEvent(o: Record<string, unknown>, source: EventSource, at: number): LogEvent | null {
+  const { timestamp, facility, severity, version, hostname, appname, procid, msgid, message, fields } = o;
+  if (o.structured_data !== null || !str0(timestamp) || !int0(facility, 23) || !int0(severity, 7) || !int0(version, Number.MAX_SAFE_INTEGER)) return null;
+  if (!str0(hostname) || !str0(appname) || !str0(procid) || !str0(msgid) || !str0(message)) return null;
+  if (typeof fields !== 'object' || fields === null || Array.isArray(fields) || Object.hasOwn(fields, 'tags')) return null;
+  if (Object.keys(o).length !== 13) return null;
+  let any = false;
+  for (const _ in fields) { any = true; break; }
+  return LogEvent.fromValues(source, at, { timestamp, facility, severity, version, hostname, appname, procid, msgid, message, structuredData: null, fields: any ? fields as Record<string, unknown> : null });
 }

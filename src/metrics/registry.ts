@@ -24,6 +24,7 @@ export class Metrics {
   readonly bufferBytes = this.gauge('sluice_buffer_bytes', 'Bytes waiting in a destination buffer.', ['component'], (g) => {
     for (const [component, b] of this.buffers) g.set({ component }, b.bytes);
   });
+  readonly consumerRecoveries = this.counter('sluice_consumer_recoveries_total', 'Times a broker source set its consumer up again, by reason (heartbeats_missed, consumer_deleted, consumer_not_found, stream_not_found).', ['component', 'reason']);
   readonly retries = this.counter('sluice_retries_total', 'Batches a destination will send again.', ['component']);
   readonly configGeneration = this.gauge('sluice_config_generation', 'Config generation running: 1 at start, +1 per applied reload.', []);
   readonly configLastReload = this.gauge('sluice_config_last_reload_timestamp_seconds', 'When a reload was last applied (0: never).', []);

@@ -2,7 +2,8 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { escapeRoutingWord, escapeSubjectToken, eventJsonLine, MessageDecoder, packMessages } from '../../src/broker/wire.js';
+import { escapeRoutingWord, escapeSubjectToken, MessageDecoder, packMessages, writeEventJson } from '../../src/broker/wire.js';
+import { ByteWriter } from '../../src/codec/byte-writer.js';
 import { parseSyslog } from '../../src/codec/syslog-parser.js';
 import { EventFlag, LogEvent, type EventSource } from '../../src/event/log-event.js';
 import { Template } from '../../src/template/template.js';
@@ -34,7 +35,16 @@ test('the JSON line is exactly LogEvent.toJSON, flags included', () => {
   const cut = syslog('<13>1 - h a - - - long');
   cut.flags |= EventFlag.TRUNCATED;
   cases.push(cut);
-  for (const ev of cases) assert.equal(eventJsonLine(ev), JSON.stringify(ev.toJSON()));
+  const odd = syslog('<13>1 - h a - - - tab\there \u2028 \ud83d\ude00 back\\slash');
+  odd.message = 'lone \ud800 surrogate, control \u0001, quote "';
+  odd.hostname = 'h\u00e9';
+  cases.push(odd, syslog('<13>1 - h a - - - caf\u00e9 \u007f'), LogEvent.fromValues({ ...SRC, address: null, port: null }, 8.64e15, { message: null }));
+  const w = new ByteWriter(16);
+  for (const ev of cases) {
+    w.reset();
+    writeEventJson(ev, w);
+    assert.equal(w.view().toString(), JSON.stringify(ev.toJSON()));
+  }
 });
 
 test('packing groups by key, bounds events and bytes per message, sets aside what can never fit', () => {

@@ -23,7 +23,10 @@ export const natsSourceSchema = z.object({
   dead_letter_subject: z.string().optional().describe('also publish dead letters to this subject'),
   max_event_bytes: size().default(1024 * 1024).describe('largest event (one line of a message)'),
   connect_timeout: duration().default(5_000).describe('give up connecting (and a JetStream API call) after this long'),
-}).strict();
+  pull_expires: duration().default(30_000).describe('a pull request waits this long for messages before it is renewed (at least 1 s)'),
+  idle_heartbeat: duration().default(5_000).describe('the server sends a heartbeat this often while a pull waits; two missed ones set the consumer up again (at most half of pull_expires)'),
+}).strict().refine((c) => c.pull_expires >= 1000, { message: 'pull_expires is at least 1s', path: ['pull_expires'] })
+  .refine((c) => c.idle_heartbeat >= 100 && c.idle_heartbeat * 2 <= c.pull_expires, { message: 'idle_heartbeat is between 100ms and half of pull_expires', path: ['idle_heartbeat'] });
 
 export type NatsSourceConfig = z.infer<typeof natsSourceSchema>;
 

@@ -73,6 +73,9 @@ export class NatsSource implements Source {
     return this.servers.map((s) => (s.includes('://') ? s : `nats://${s}`));
   }
 
+  /** Pulls set up again after missed heartbeats or a lost consumer. */
+  recoveries = 0;
+
   /** Counters of what this source took and acknowledged (tests print the shares). */
   get counts(): ConsumerBatcher<JsMsg>['counts'] {
     return this.batcher.counts;
@@ -80,6 +83,8 @@ export class NatsSource implements Source {
 
   private async run(): Promise<void> {
     let backoff = 250;
+    /** Why the last pull was given up, until a new one is set up. */
+    let lost: string | null = null;
     while (!this.stopping) {
       try {
         if (this.nc === null || this.nc.isClosed()) {
@@ -87,16 +92,26 @@ export class NatsSource implements Source {
           this.js = this.nc.jetstream();
           this.stats.log.report('info', 'connected', 'connected to NATS JetStream', { to: this.servers.join(','), stream: this.cfg.stream, consumer: this.cfg.consumer });
         }
-        await this.ensureConsumer(this.nc);
+        const created = await this.ensureConsumer(this.nc);
         const consumer = await this.js!.consumers.get(this.cfg.stream, this.cfg.consumer);
-        const messages = await consumer.consume({ max_messages: this.cfg.batch, callback: (m) => this.batcher.add(m) });
+        const messages = await consumer.consume({
+          max_messages: this.cfg.batch,
+          expires: this.cfg.pull_expires,
+          idle_heartbeat: this.cfg.idle_heartbeat,
+          callback: (m) => this.batcher.add(m),
+        });
         this.messages = messages;
         backoff = 250;
-        // Missed heartbeats or a deleted consumer: stop this pull and set it up again.
+        if (lost !== null) this.recovered(lost, created);
+        lost = null;
+        // Missed heartbeats (a frozen or partitioned server) or a deleted consumer: stop this
+        // pull and set it up again (the consumer too, when it is gone).
         const watch = (async () => {
           for await (const s of await messages.status()) {
             const t = s.type as string;
-            if ((t === 'heartbeats_missed' && Number(s.data) >= 2) || t === 'consumer_deleted' || t === 'consumer_not_found' || t === 'stream_not_found') {
+            if (t === 'heartbeats_missed' || t === 'consumer_deleted' || t === 'consumer_not_found' || t === 'stream_not_found') {
+              if (this.stopping) return;
+              lost = t;
               this.stats.error('consuming', t, `consumer ${this.cfg.consumer}: ${t}; setting it up again`, { data: s.data }, 'info');
               messages.stop();
               return;
@@ -115,12 +130,23 @@ export class NatsSource implements Source {
     }
   }
 
-  /** Creates the durable when missing, sized for the batch. An existing one is used as it is. */
-  private async ensureConsumer(nc: NatsConnection): Promise<void> {
+  /** A new pull runs after a lost one: counted, logged, and seen by tests. */
+  private recovered(reason: string, created: boolean): void {
+    this.recoveries++;
+    this.ctx.metrics.consumerRecoveries.labels({ component: this.ctx.name, reason }).inc();
+    this.stats.log.report('info', `recovered/${reason}`, created ? 'consumer was gone: created it again; the stream is delivered again from its start (duplicates, nothing lost)' : 'pull set up again', { consumer: this.cfg.consumer, after: reason });
+  }
+
+  /**
+   * Creates the durable when missing (true), sized for the batch. An existing one is used as
+   * it is. One created again after it was deleted delivers the stream from its start: acks
+   * of every instance sharing it went with it, so that is the only start that loses nothing.
+   */
+  private async ensureConsumer(nc: NatsConnection): Promise<boolean> {
     const jsm = await nc.jetstreamManager({ timeout: this.cfg.connect_timeout });
     try {
       await jsm.consumers.info(this.cfg.stream, this.cfg.consumer);
-      return;
+      return false;
     } catch (e) {
       if (jsErrorCode(e) !== CONSUMER_NOT_FOUND) throw e;
     }
@@ -135,6 +161,7 @@ export class NatsSource implements Source {
       ...(this.cfg.subject ? { filter_subject: this.cfg.subject } : {}),
     });
     this.stats.log.report('info', 'consumer_created', 'created durable consumer', { stream: this.cfg.stream, consumer: this.cfg.consumer });
+    return true;
   }
 
   private publishDeadLetter(m: JsMsg, reason: string): void {
