@@ -21,14 +21,14 @@ import { compileFilter } from './compile.js';
 import { COLUMNS, TAG_BLOB, TAG_NULL, TAG_NUMBER, TAG_TEXT } from './record.js';
 import type { WriteJob } from './partition-writer.js';
 
-export const MINUTE_MS = 60_000;
+const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
 export interface RollupLevel { table: 'rollup_hour' | 'rollup_minute'; ms: number }
 /** Coarsest first. */
 export const LEVELS: readonly RollupLevel[] = [{ table: 'rollup_hour', ms: HOUR_MS }, { table: 'rollup_minute', ms: MINUTE_MS }];
 export const ROLLUP_FIELDS = ['host', 'app', 'facility', 'severity', 'source'] as const;
 export type RollupField = (typeof ROLLUP_FIELDS)[number];
-/** The field of the per-minute totals. */
+/** The field of the totals per slot. */
 export const TOTAL = '';
 
 const TIME = COLUMNS.indexOf('time');
@@ -37,6 +37,7 @@ const FIELD_COLUMNS = ROLLUP_FIELDS.map((f) => COLUMNS.indexOf(f));
 const LAST_COLUMN = Math.max(TIME, ...FIELD_COLUMNS);
 /** Columns read from the record (procid and msgid between them are skipped, not decoded). */
 const WANTED = COLUMNS.map((_, i) => i === TIME || FIELD_COLUMNS.includes(i));
+/** A job row without message (partition-writer.ts's job layout). */
 const NO_MESSAGE = 0xffffffff;
 
 const ddl = (table: string): string => `CREATE TABLE ${table} (
