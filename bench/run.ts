@@ -174,7 +174,7 @@ const STORE_TIMEOUT_S = { full: 1500, quick: 600 };
 /** The store scenarios (bench/store/run.ts) as one bounded child; its stdout is a markdown section. */
 async function runStore(quick: boolean): Promise<MicroResult> {
   const js = path.join(ROOT, 'dist', 'bench', 'store', 'run.js');
-  const args = quick ? ['--count', '100000', '--query-events', '200000'] : [];
+  const args = quick ? ['--count', '100000', '--query-events', '200000', '--reps', '1'] : [];
   const command = `node dist/bench/store/run.js${args.length ? ` ${args.join(' ')}` : ''}`;
   if (!fs.existsSync(js)) return { name: 'store', command, seconds: 0, status: 'not built (npm run build)', output: '' };
   const timeoutS = quick ? STORE_TIMEOUT_S.quick : STORE_TIMEOUT_S.full;

@@ -2,6 +2,9 @@
 //
 //   node dist/bench/store/run.js [--count N] [--reps N] [--receivers a,b] [--query-events N] [--no-ingest] [--no-query]
 //
+// Ingest runs --reps (default 3) interleaved repetitions (rep 1 of every receiver, then rep 2, …)
+// and reports each receiver's median, so a slow moment of the shared machine hits every
+// receiver alike; CPU per event (receiver + PostgreSQL server) is the load-robust figure.
 // Ingest: each receiver gets its own fresh database (PostgreSQL receivers) or directory, is
 // started in the foreground from bench/store/conf/<receiver>.*.in, driven by one loggen
 // connection (-n COUNT, -I 60, under a timeout), and watched: events/s = stored rows / (last −
@@ -12,7 +15,9 @@
 // bench/peers/setup.sh), syslog-ng-sql (syslog-ng-mod-sql + libdbd-pgsql).
 // Query latency: 1,000,000 varied events (24 h, 20 hosts, a rare word once per 10,000) written
 // through the postgres and the store destination, then through their readers, median of 20: the rare word's
-// newest 100; facet counts by host over 24 h; a 60-bucket histogram.
+// newest 100; facet counts by host over 24 h; a 60-bucket histogram. The embedded store is read
+// twice: as the API reads it (rollup for facets and histograms) and with rollup: false (every
+// row counted, as before the rollup), interleaved query by query.
 // Everything listens on 127.0.0.1; processes are stopped by PID; each step is bounded in count and time.
 // Prints a markdown table on stdout (progress on stderr).
 
@@ -34,6 +39,7 @@ import { setLogSink } from '../../src/log.js';
 import { Metrics } from '../../src/metrics/registry.js';
 import type { Node, Query } from '../../src/store/query/ast.js';
 import { PgStoreReader } from '../../src/store/postgres/reader.js';
+import { ThreadedStoreReader } from '../../src/store/sqlite/threaded-reader.js';
 import { variedChunk } from '../micro/pg-store.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -352,17 +358,28 @@ async function load(dest: Destination, total: number, start: number): Promise<nu
   return Math.round(total / ((Date.now() - t0) / 1000));
 }
 
-/** The three queries of the issue, median of 20, through a StoreReader. */
-async function timeQueries(store: string, reader: StoreReader, range: { from: number; to: number }): Promise<QueryRow[]> {
+/** The three queries of the issue, median of 20, through each reader (interleaved per query). */
+async function timeQueries(readers: { store: string; reader: StoreReader }[], range: { from: number; to: number }): Promise<QueryRow[]> {
   const all = q('', { kind: 'all' });
   const rare = q('zyzzyvarare', { kind: 'word', field: { kind: 'builtin', name: 'message' }, value: 'zyzzyvarare' });
+  const queries: [string, (r: StoreReader) => Promise<number>][] = [
+    ['rare word, newest 100', async (r) => (await r.search({ query: rare, range, limit: 100 })).events.length],
+    ['facet counts by host, 24 h', async (r) => (await r.facets(all, range, [{ kind: 'builtin', name: 'host' }], 10)).facets.get('host')!.length],
+    ['60-bucket histogram, 24 h', async (r) => (await r.hits(all, range, 86_400_000 / 60)).buckets.filter((x) => x.count > 0).length],
+  ];
   const out: QueryRow[] = [];
-  const a = await timed(20, async () => (await reader.search({ query: rare, range, limit: 100 })).events.length);
-  out.push({ store, query: 'rare word, newest 100', medianMs: a.ms, rows: a.rows, note: '' });
-  const b = await timed(20, async () => (await reader.facets(all, range, [{ kind: 'builtin', name: 'host' }], 10)).facets.get('host')!.length);
-  out.push({ store, query: 'facet counts by host, 24 h', medianMs: b.ms, rows: b.rows, note: '' });
-  const c = await timed(20, async () => (await reader.hits(all, range, 86_400_000 / 60)).buckets.filter((x) => x.count > 0).length);
-  out.push({ store, query: '60-bucket histogram, 24 h', medianMs: c.ms, rows: c.rows, note: '' });
+  for (const [query, f] of queries) {
+    const times = readers.map(() => [] as number[]);
+    const rows = readers.map(() => 0);
+    for (let i = 0; i < 20; i++) {
+      for (let k = 0; k < readers.length; k++) {
+        const t = await timed(1, () => f(readers[k]!.reader));
+        times[k]!.push(t.ms);
+        rows[k] = t.rows;
+      }
+    }
+    readers.forEach((r, k) => out.push({ store: r.store, query, medianMs: +median(times[k]!).toFixed(1), rows: rows[k]!, note: '' }));
+  }
   return out;
 }
 
@@ -382,7 +399,7 @@ async function queryBench(total: number): Promise<{ rows: QueryRow[]; loadEvents
     await dest.stop();
     await withDb(db, (c) => c.query('VACUUM ANALYZE sluice_events'));
     const reader = new PgStoreReader({ url });
-    rows.push(...await timeQueries('postgres', reader, range));
+    rows.push(...await timeQueries([{ store: 'postgres', reader }], range));
     await reader.close();
   } finally {
     await dropDb(db);
@@ -394,8 +411,10 @@ async function queryBench(total: number): Promise<{ rows: QueryRow[]; loadEvents
     await dest.start();
     rates.embedded = await load(dest, total, start);
     const reader = dest.openReader();
-    rows.push(...await timeQueries('embedded', reader, range));
+    const counting = new ThreadedStoreReader(path.join(dir, 'store'), { rollup: false });
+    rows.push(...await timeQueries([{ store: 'embedded', reader }, { store: 'embedded, rows counted (rollup: false)', reader: counting }], range));
     await reader.close();
+    await counting.close();
     await dest.stop();
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -411,7 +430,7 @@ export async function main(argv: string[]): Promise<number> {
   setLogSink(() => {});
   const opt = (name: string, d: string): string => { const i = argv.indexOf(name); return i >= 0 && argv[i + 1] ? argv[i + 1]! : d; };
   const count = Math.min(Number(opt('--count', '300000')), 5_000_000);
-  const reps = Math.min(Number(opt('--reps', '1')), 5);
+  const reps = Math.min(Number(opt('--reps', '3')), 5);
   const recv = opt('--receivers', RECEIVERS.join(',')).split(',').filter((x): x is Receiver => (RECEIVERS as string[]).includes(x));
   const qEvents = Math.min(Number(opt('--query-events', '1000000')), 5_000_000);
   const lines: string[] = [];
@@ -433,13 +452,24 @@ export async function main(argv: string[]): Promise<number> {
         rows.push(row);
       }
     }
-    const best = (r: Receiver): IngestRow | undefined => rows.filter((x) => x.receiver === r).sort((a, b) => b.eventsPerSecond - a.eventsPerSecond)[0];
-    const peerBest = Math.max(best('rsyslog-ompgsql')?.eventsPerSecond ?? 0, best('syslog-ng-sql')?.eventsPerSecond ?? 0);
-    lines.push(`### Store ingest: TCP (${MSG_SIZE}-byte RFC 5424, ${peers.loggen ? 'loggen' : 'sluice send'}, one connection) → store, ${count} messages, best of ${reps}`, '');
-    lines.push(table(['receiver', 'events/s', 'stored/sent', 'seconds', 'disk bytes/event', 'receiver CPU s', 'PostgreSQL CPU s', 'idle RSS MB', 'peak RSS MB', `× faster peer`, 'note'],
-      recv.map((r) => best(r)).filter((x): x is IngestRow => x !== undefined).map((x) => [x.receiver, x.eventsPerSecond, `${x.stored}/${x.sent}`, x.seconds, x.bytesPerEvent, x.cpuSeconds, x.receiver === 'sluice-store' ? null : x.serverCpuSeconds, x.idleRssMb, x.peakRssMb,
-        peerBest > 0 && x.receiver.startsWith('sluice') ? (x.eventsPerSecond / peerBest).toFixed(2) : '', x.note])));
-    lines.push('', 'Disk bytes per event: database size after a CHECKPOINT minus an empty database\'s (PostgreSQL; WAL not counted), or the store directory (embedded). Idle RSS: the receiver\'s VmRSS 1 s after it listens, before the load; peak RSS: its VmHWM at the end (the PostgreSQL server\'s memory is not counted). Receiver CPU excludes the PostgreSQL server\'s, which is its own column (the postmaster, its ended backends and the running ones: autovacuum and other databases\' clients included).', ...notes, '');
+    const of = (r: Receiver): IngestRow[] => rows.filter((x) => x.receiver === r);
+    const med = (r: Receiver, f: (x: IngestRow) => number): number => median(of(r).map(f));
+    const cpuPerEvent = (x: IngestRow): number => (x.stored > 0 ? ((x.cpuSeconds + (x.receiver === 'sluice-store' ? 0 : x.serverCpuSeconds)) * 1e6) / x.stored : 0);
+    const rate = (r: Receiver): number => (of(r).length ? med(r, (x) => x.eventsPerSecond) : 0);
+    const peerBest = Math.max(rate('rsyslog-ompgsql'), rate('syslog-ng-sql'));
+    const peerCpu = Math.min(...(['rsyslog-ompgsql', 'syslog-ng-sql'] as Receiver[]).filter((r) => of(r).length).map((r) => med(r, cpuPerEvent)));
+    lines.push(`### Store ingest: TCP (${MSG_SIZE}-byte RFC 5424, ${peers.loggen ? 'loggen' : 'sluice send'}, one connection) → store, ${count} messages, median of ${reps} interleaved repetitions`, '');
+    lines.push(table(['receiver', 'events/s (median)', 'events/s per rep', 'stored/sent', 'disk bytes/event', 'receiver CPU s', 'PostgreSQL CPU s', 'CPU µs/event', 'idle RSS MB', 'peak RSS MB', '× faster peer (events/s)', '× leanest peer (CPU/event)', 'note'],
+      recv.filter((r) => of(r).length > 0).map((r) => {
+        const xs = of(r);
+        const pg = r !== 'sluice-store';
+        const cpu = med(r, cpuPerEvent);
+        return [r, rate(r), xs.map((x) => x.eventsPerSecond).join(' '), xs.map((x) => `${x.stored}/${x.sent}`).join(' '), med(r, (x) => x.bytesPerEvent ?? 0),
+          +med(r, (x) => x.cpuSeconds).toFixed(1), pg ? +med(r, (x) => x.serverCpuSeconds).toFixed(1) : null, +cpu.toFixed(1), med(r, (x) => x.idleRssMb ?? 0), med(r, (x) => x.peakRssMb ?? 0),
+          peerBest > 0 && r.startsWith('sluice') ? (rate(r) / peerBest).toFixed(2) : '', pg && r.startsWith('sluice') && Number.isFinite(peerCpu) ? (peerCpu / cpu).toFixed(2) : '',
+          xs.map((x) => x.note).filter(Boolean).join('; ')];
+      })));
+    lines.push('', 'Medians per receiver over the repetitions (the × columns compare medians). Disk bytes per event: database size after a CHECKPOINT minus an empty database\'s (PostgreSQL; WAL not counted), or the store directory (embedded). Idle RSS: the receiver\'s VmRSS 1 s after it listens, before the load; peak RSS: its VmHWM at the end (the PostgreSQL server\'s memory is not counted). Receiver CPU excludes the PostgreSQL server\'s, which is its own column (the postmaster, its ended backends and the running ones: autovacuum and other databases\' clients included); CPU µs/event adds the two (receiver only for the embedded store), and × leanest peer compares it with the peer that spends the least (higher is better).', ...notes, '');
   }
   if (!argv.includes('--no-query')) {
     say(`query latency: loading ${qEvents} events into PostgreSQL and into the embedded store`);

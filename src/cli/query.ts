@@ -1,4 +1,5 @@
-// `sluice query`: search the embedded store from the command line, beside a running daemon.
+// `sluice query`: search the store from the command line, beside a running daemon: the
+// embedded store's directory, or the PostgreSQL database of a postgres destination.
 
 import path from 'node:path';
 import fs from 'node:fs';
@@ -6,7 +7,10 @@ import type { Command } from 'commander';
 import { DEFAULT_CONFIG, DEFAULT_CONFIG_NAME } from '../config/default.js';
 import { loadConfigFile, loadConfigText } from '../config/load.js';
 import { parseDuration } from '../config/units.js';
-import { storesOf } from '../destinations/store/index.js';
+import { storeDir } from '../destinations/store/index.js';
+import type { StoreDestinationConfig } from '../destinations/store/config.js';
+import type { PostgresDestinationConfig } from '../destinations/postgres/config.js';
+import { PgStoreReader } from '../store/postgres/reader.js';
 import { SluiceError } from '../errors.js';
 import type { EventJson } from '../event/log-event.js';
 import { isQueryError } from '../store/query/error.js';
@@ -30,13 +34,38 @@ export interface QueryOptions {
   follow?: boolean;
 }
 
-/** The store directory `sluice query` reads: --store, else the config's (or the default's) store destination. */
-export function resolveStoreDir(opts: { config?: string; store?: string }, cwd = process.cwd()): string {
-  if (opts.store) return path.resolve(cwd, opts.store);
+/** What `sluice query` reads: an embedded store's directory or a PostgreSQL store. */
+export type StoreTarget = { kind: 'embedded'; dir: string } | { kind: 'postgres'; url: string; table: string; name: string };
+
+/**
+ * --store DIR, else the config's (or the default's) first destination of type store or
+ * postgres, in the config's order (as the API picks it).
+ */
+export function resolveStore(opts: { config?: string; store?: string }, cwd = process.cwd()): StoreTarget {
+  if (opts.store) return { kind: 'embedded', dir: path.resolve(cwd, opts.store) };
   const cfg = opts.config ? loadConfigFile(opts.config) : loadConfigText(DEFAULT_CONFIG, DEFAULT_CONFIG_NAME);
-  const stores = storesOf(cfg, cwd);
-  if (stores.length === 0) throw new SluiceError('SLUICE_ERR_USAGE', `${cfg.file} has no destination of type store`);
-  return stores[0]!.dir;
+  for (const [name, d] of cfg.destinations) {
+    if (d.kind.type === 'store') return { kind: 'embedded', dir: storeDir(d.config as unknown as StoreDestinationConfig, path.resolve(cwd, cfg.dataDir), cwd) };
+    if (d.kind.type === 'postgres') {
+      const c = d.config as unknown as PostgresDestinationConfig;
+      return { kind: 'postgres', url: c.url, table: c.table, name };
+    }
+  }
+  throw new SluiceError('SLUICE_ERR_USAGE', `${cfg.file} has no destination of type store or postgres`);
+}
+
+/** The embedded store directory `sluice query` reads (an error for a PostgreSQL store). */
+export function resolveStoreDir(opts: { config?: string; store?: string }, cwd = process.cwd()): string {
+  const t = resolveStore(opts, cwd);
+  if (t.kind !== 'embedded') throw new SluiceError('SLUICE_ERR_USAGE', `the config's store is the postgres destination ${t.name}, not a directory`);
+  return t.dir;
+}
+
+/** A reader for the target; an embedded store must exist already. */
+export function openStoreReader(t: StoreTarget): StoreReader {
+  if (t.kind === 'postgres') return new PgStoreReader({ url: t.url, table: t.table });
+  if (!fs.existsSync(t.dir)) throw new SluiceError('SLUICE_ERR_STORE', `no store at ${t.dir} (has the daemon stored anything yet? -c names the config, --store the directory)`);
+  return new SqliteStoreReader(t.dir);
 }
 
 function parseTime(v: string, what: string): number {
@@ -76,7 +105,7 @@ export async function runQuery(reader: StoreReader, query: Query, range: TimeRan
   const notices: Notice[] = [];
   let maxSeq = 0;
   if (query.pipes.some((p) => p.kind === 'stats' || p.kind === 'top')) {
-    const r = await reader.aggregate(query, range);
+    const r = await reader.aggregate(query, range, { archives: true });
     for (const row of r.rows) io.out(JSON.stringify(row));
     notices.push(...r.notices);
   } else {
@@ -95,9 +124,9 @@ export async function runQuery(reader: StoreReader, query: Query, range: TimeRan
 export function registerQueryCommand(program: Command): void {
   program
     .command('query')
-    .description('search the store: newest first; `| stats count() by (host)` and `| top N field` print one JSON row per line')
+    .description('search the store (embedded or postgres): newest first; `| stats count() by (host)` and `| top N field` print one JSON row per line')
     .argument('[query...]', 'the query (words, "phrases", field:value, OR, NOT, pipes); empty for everything')
-    .option('-c, --config <file>', 'config whose store to read (default: the embedded default, ./data/store)')
+    .option('-c, --config <file>', "config whose store to read: its first store or postgres destination (default: the embedded default, ./data/store)")
     .option('--store <dir>', 'read this store directory instead')
     .option('--since <duration>', 'only events of the last 15m, 1h, 7d, …')
     .option('--from <time>', 'events at or after this time (ISO 8601 or epoch ms)')
@@ -124,9 +153,7 @@ export function registerQueryCommand(program: Command): void {
         throw new SluiceError('SLUICE_ERR_USAGE', '--follow prints events as they arrive; it does not go with | stats or | top');
       }
       const range = timeRange(opts);
-      const dir = resolveStoreDir(opts);
-      if (!fs.existsSync(dir)) throw new SluiceError('SLUICE_ERR_STORE', `no store at ${dir} (has the daemon stored anything yet? -c names the config, --store the directory)`);
-      const reader = new SqliteStoreReader(dir);
+      const reader = openStoreReader(resolveStore(opts));
       const io: Output = { out: (l) => process.stdout.write(l + '\n'), err: (l) => process.stderr.write(l + '\n') };
       process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(0); });
       if (!opts.follow) {

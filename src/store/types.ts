@@ -71,14 +71,19 @@ export interface FacetValue {
   count: number;
 }
 
+/** For the counting calls: also read archives for the part of the range that left the database. */
+export interface CountOptions {
+  archives?: boolean;
+}
+
 export interface StoreReader {
   search(req: SearchRequest): Promise<SearchResult>;
   /** Runs the query's pipes (stats/top/limit) over the range. */
-  aggregate(query: Query, range: TimeRange): Promise<AggregateResult>;
+  aggregate(query: Query, range: TimeRange, opts?: CountOptions): Promise<AggregateResult>;
   /** Counts per bucket of `stepMs` over the range. */
-  hits(query: Query, range: TimeRange, stepMs: number): Promise<{ buckets: HitBucket[]; notices: Notice[] }>;
+  hits(query: Query, range: TimeRange, stepMs: number, opts?: CountOptions): Promise<{ buckets: HitBucket[]; notices: Notice[] }>;
   /** Top values per field. */
-  facets(query: Query, range: TimeRange, fields: FieldRef[], limit: number): Promise<{ facets: Map<string, FacetValue[]>; notices: Notice[] }>;
+  facets(query: Query, range: TimeRange, fields: FieldRef[], limit: number, opts?: CountOptions): Promise<{ facets: Map<string, FacetValue[]>; notices: Notice[] }>;
   /** Field names seen in the range (builtins, sd.*, fields.*), with how many events have them. */
   fields(range: TimeRange): Promise<{ name: string; count: number }[]>;
   /** The events just before and after one event (same host or same source), oldest first. */

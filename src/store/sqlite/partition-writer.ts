@@ -9,6 +9,7 @@
 import type Database from 'better-sqlite3';
 import { COLUMNS, decodeRecord, type ColumnValue } from './record.js';
 import { openPartitionForWrite, partitionFile } from './schema.js';
+import { addBatch } from './rollup.js';
 
 export interface WriteJob {
   day: string;
@@ -72,6 +73,7 @@ export class PartitionWriter {
         insert.run(values);
         if (message !== null && message.length > 0) insertText.run(values[0], message);
       }
+      addBatch(db, job);
     });
     p = { db, insert, insertText, write };
     this.open.set(day, p);

@@ -4,7 +4,9 @@
 // reads what is there, nothing else), newest first, so `newest 100 with a rare word` stops
 // at the first partitions that have enough. Terms SQL cannot decide are checked by the
 // shared matcher over the SQL's candidates, within a time budget; when the budget runs out
-// the answer says so (scan_bounded) instead of running on.
+// the answer says so (scan_bounded) instead of running on. Counts without a filter (or with
+// field:value on the counted field) sum the partitions' per-hour and per-minute rollup
+// (rollup.ts) instead of counting rows.
 
 import type Database from 'better-sqlite3';
 import type { EventJson } from '../../event/log-event.js';
@@ -14,12 +16,13 @@ import { fieldName } from '../query/parse.js';
 import { compareGroupValue } from '../query/pipes.js';
 import type { FieldRef, Query } from '../query/ast.js';
 import type {
-  AggregateResult, AggregateRow, FacetValue, HitBucket, Notice, SearchRequest, SearchResult, StoredEvent, StoreReader, TimeRange,
+  AggregateResult, AggregateRow, CountOptions, FacetValue, HitBucket, Notice, SearchRequest, SearchResult, StoredEvent, StoreReader, TimeRange,
 } from '../types.js';
 import { columnOf, compileFilter, type CompiledFilter } from './compile.js';
 import { dayStart, listPartitions, openPartitionForRead, type PartitionInfo } from './schema.js';
 import { decodeRecord, type ColumnValue } from './record.js';
 import { readArchive } from '../archive/archive.js';
+import { hasRollup, LEVELS, rollupPlan, splitRange, sumAll, sumByBucket, sumByValue, TOTAL, type RollupLevel, type RollupPlan, type RollupSlots } from './rollup.js';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -47,6 +50,8 @@ export interface ReaderOptions {
   scanBudgetMs?: number;
   /** Where archived days are (default <dir>/archive). */
   archiveDir?: string;
+  /** false: count rows even where the partitions' rollup could answer (tests and benches compare both). */
+  rollup?: boolean;
 }
 
 const ARCHIVE_FILE = /^(\d{4}-\d{2}-\d{2})\.sla$/;
@@ -55,9 +60,13 @@ export class SqliteStoreReader implements StoreReader {
   private readonly handles = new Map<string, Database.Database>();
   private readonly budgetMs: number;
   private readonly archiveDir: string;
+  private readonly useRollup: boolean;
+  /** Partition files known to have a rollup table (it is never removed once there). */
+  private readonly rolledUp = new Set<string>();
 
   constructor(readonly dir: string, opts: ReaderOptions = {}) {
     this.budgetMs = opts.scanBudgetMs ?? DEFAULT_SCAN_BUDGET_MS;
+    this.useRollup = opts.rollup ?? true;
     this.archiveDir = opts.archiveDir ?? path.join(dir, 'archive');
   }
 
@@ -86,26 +95,16 @@ export class SqliteStoreReader implements StoreReader {
    * files: slower than the database (each file is decompressed and scanned).
    */
   private searchArchives(req: SearchRequest, after: { time: number; seq: number } | null, want: number, deadline: number, events: StoredEvent[]): { last: { time: number; seq: number } | null; read: number; bounded: boolean } {
-    const matcher = compileMatcher(req.query.filter);
-    const values: ColumnValue[] = new Array(14).fill(null);
     let last: { time: number; seq: number } | null = null;
     let read = 0;
     for (const a of this.archives(req.range)) {
       if (after && a.from > after.time) continue;
       read++;
       const found: StoredEvent[] = [];
-      let n = 0;
-      for (const r of readArchive(a.file)) {
-        if ((++n & 255) === 0 && performance.now() > deadline) return { last, read, bounded: true };
-        decodeRecord(r.bytes, 0, r.bytes.length, values);
-        const seq = values[0] as number;
-        const time = values[1] as number;
-        if (time < req.range.from || time >= req.range.to) continue;
-        if (after && !(time < after.time || (time === after.time && seq < after.seq))) continue;
-        const ev = JSON.parse(values[13] as string) as EventJson;
-        if (!matcher(ev)) continue;
-        found.push({ seq, time, event: ev, raw: values[12] === null ? null : Buffer.from(values[12] as Buffer), archived: true });
-      }
+      const bounded = archivedMatches(a.file, req.query, req.range, deadline, (e) => {
+        if (!after || e.time < after.time || (e.time === after.time && e.seq < after.seq)) found.push(e);
+      });
+      if (bounded) return { last, read, bounded: true };
       found.sort((x, y) => y.time - x.time || y.seq - x.seq);
       for (const e of found) {
         if (events.length >= want) break;
@@ -115,6 +114,23 @@ export class SqliteStoreReader implements StoreReader {
       if (events.length >= want) break;
     }
     return { last, read, bounded: false };
+  }
+
+  /**
+   * Adds the matching events of archived days in the range to a count (aggregate, hits,
+   * facets); the notices say that archives were read, or that the budget stopped it.
+   */
+  private countArchives(query: Query, range: TimeRange, notices: Notice[], what: string, add: (e: StoredEvent) => void): void {
+    const deadline = performance.now() + this.budgetMs;
+    let read = 0;
+    for (const a of this.archives(range)) {
+      read++;
+      if (archivedMatches(a.file, query, range, deadline, add)) {
+        notices.push(scanBounded(this.budgetMs, `${what} over archived day ${a.day}`, null));
+        break;
+      }
+    }
+    if (read > 0) notices.push(archiveRead(read, this.archiveDir));
   }
 
   private db(p: PartitionInfo): Database.Database {
@@ -128,6 +144,32 @@ export class SqliteStoreReader implements StoreReader {
       this.handles.set(p.file, db);
     }
     return db;
+  }
+
+  /** The partition's database when the rollup can answer `plan` there (else null: count rows). */
+  private rollupDb(p: PartitionInfo, plan: RollupPlan | null): Database.Database | null {
+    if (plan === null || !this.useRollup) return null;
+    const db = this.db(p);
+    if (this.rolledUp.has(p.file)) return db;
+    if (!hasRollup(db)) return null;
+    this.rolledUp.add(p.file);
+    return db;
+  }
+
+  /**
+   * Counts the part of the range in partition p: from the rollup (`rolled`) for whole hours and
+   * minutes and from rows (`rows`) for the partial minutes at the edges, in one read
+   * transaction so both see the same commit; or from rows for all of it when the rollup cannot
+   * answer.
+   */
+  private bySlots(p: PartitionInfo, range: TimeRange, plan: RollupPlan | null, levels: readonly RollupLevel[], rolled: (db: Database.Database, at: RollupSlots) => void, rows: (r: TimeRange) => void): void {
+    const db = levels.length > 0 ? this.rollupDb(p, plan) : null;
+    if (db === null) { rows(range); return; }
+    db.transaction(() => {
+      const { slots, edges } = splitRange(Math.max(range.from, p.from), Math.min(range.to, p.to), levels);
+      for (const at of slots) rolled(db, at);
+      for (const [from, to] of edges) rows({ from, to });
+    })();
   }
 
   /** Partitions overlapping the range, newest first. */
@@ -185,7 +227,7 @@ export class SqliteStoreReader implements StoreReader {
       const a = this.searchArchives(req, after, limit, deadline, events);
       if (a.last) last = a.last;
       if (a.bounded) bounded = true;
-      if (a.read > 0) notices.push({ code: 'archive_read', message: `read ${a.read} archived day${a.read === 1 ? '' : 's'} (${this.archiveDir}): slower than the database` });
+      if (a.read > 0) notices.push(archiveRead(a.read, this.archiveDir));
     }
     if (bounded) notices.push(scanBounded(req.scanBudgetMs ?? this.budgetMs, 'search', last));
     const more = (events.length >= limit || bounded) && last !== null;
@@ -196,7 +238,7 @@ export class SqliteStoreReader implements StoreReader {
    * Counts by the given fields over the range: SQL GROUP BY when the filter is exact and the
    * fields are columns, else the matcher and fieldValue over the candidates (bounded).
    */
-  private countBy(query: Query, range: TimeRange, by: FieldRef[], notices: Notice[]): Map<string, { values: (string | number | null)[]; count: number }> {
+  private countBy(query: Query, range: TimeRange, by: FieldRef[], notices: Notice[], opts: CountOptions): Map<string, { values: (string | number | null)[]; count: number }> {
     const plan = this.plan(query);
     const cols = by.map(columnOf);
     const counts = new Map<string, { values: (string | number | null)[]; count: number }>();
@@ -211,15 +253,34 @@ export class SqliteStoreReader implements StoreReader {
       // BINARY: groups are exact values (the columns compare NOCASE for filters).
       const sel = cols.map((c, i) => `${c} COLLATE BINARY AS k${i}`);
       const group = cols.length ? ` GROUP BY ${cols.map((_, i) => `k${i}`).join(', ')}` : '';
+      const rp = rollupPlan(query, by);
       for (const p of this.partitions(range)) {
-        const [within, times] = timeClause(p, range);
-        const sql = `SELECT ${[...sel, 'count(*) AS n'].join(', ')} FROM events WHERE ${within} AND (${plan.where})${group}`;
-        const rows = this.db(p).prepare(sql).all(...times, ...plan.params) as Record<string, string | number | null>[];
-        for (const r of rows) {
-          if (r.n === 0) continue;
-          add(cols.map((_, i) => r[`k${i}`] ?? null), r.n as number);
-        }
+        const fromRows = (r: TimeRange) => {
+          const [within, times] = timeClause(p, r);
+          const sql = `SELECT ${[...sel, 'count(*) AS n'].join(', ')} FROM events WHERE ${within} AND (${plan.where})${group}`;
+          const rows = this.db(p).prepare(sql).all(...times, ...plan.params) as Record<string, string | number | null>[];
+          for (const r of rows) {
+            if (r.n === 0) continue;
+            add(cols.map((_, i) => r[`k${i}`] ?? null), r.n as number);
+          }
+        };
+        const fromRollup = (db: Database.Database, at: RollupSlots) => {
+          if (by.length === 0) {
+            const n = sumAll(db, rp!, at);
+            if (n > 0) add([], n);
+            return;
+          }
+          let valued = 0;
+          for (const r of sumByValue(db, rp!, at)) { add([r.value], r.n); valued += r.n; }
+          // Events without the field are the rest of the total (only when nothing filters).
+          if (rp!.value === null) {
+            const absent = sumAll(db, { field: TOTAL, value: null }, at) - valued;
+            if (absent > 0) add([null], absent);
+          }
+        };
+        this.bySlots(p, range, rp, LEVELS, fromRollup, fromRows);
       }
+      if (opts.archives) this.countArchives(query, range, notices, 'counts', (e) => add(by.map((f) => groupValue(e.event, f)), 1));
       return counts;
     }
     const deadline = performance.now() + this.budgetMs;
@@ -237,6 +298,7 @@ export class SqliteStoreReader implements StoreReader {
         }
       }
     }
+    if (opts.archives && !notices.some((x) => x.code === 'scan_bounded')) this.countArchives(query, range, notices, 'counts', (e) => add(by.map((f) => groupValue(e.event, f)), 1));
     return counts;
   }
 
@@ -245,12 +307,12 @@ export class SqliteStoreReader implements StoreReader {
    * count descending then the values (numbers, then strings by code point, null last); top
    * leaves out null; a limit after them keeps the first rows.
    */
-  async aggregate(query: Query, range: TimeRange): Promise<AggregateResult> {
+  async aggregate(query: Query, range: TimeRange, opts: CountOptions = {}): Promise<AggregateResult> {
     const notices: Notice[] = [];
     const pipe = query.pipes.find((p) => p.kind === 'stats' || p.kind === 'top');
     const by = pipe === undefined ? [] : pipe.kind === 'stats' ? pipe.by : pipe.kind === 'top' ? [pipe.field] : [];
     const names = by.map(fieldName);
-    let groups = [...this.countBy(query, range, by, notices).values()];
+    let groups = [...this.countBy(query, range, by, notices, opts).values()];
     if (pipe?.kind === 'top') groups = groups.filter((g) => g.values[0] !== null);
     groups.sort((a, b) => b.count - a.count || compareValues(a.values, b.values));
     if (pipe?.kind === 'top') groups = groups.slice(0, pipe.n);
@@ -266,7 +328,7 @@ export class SqliteStoreReader implements StoreReader {
     return { rows, notices };
   }
 
-  async hits(query: Query, range: TimeRange, stepMs: number): Promise<{ buckets: HitBucket[]; notices: Notice[] }> {
+  async hits(query: Query, range: TimeRange, stepMs: number, opts: CountOptions = {}): Promise<{ buckets: HitBucket[]; notices: Notice[] }> {
     if (!(stepMs >= 1) || !Number.isFinite(stepMs)) throw new SluiceError('SLUICE_ERR_USAGE', `hits: step must be a positive number of milliseconds, got ${stepMs}`);
     const step = Math.floor(stepMs);
     const plan = this.plan(query);
@@ -274,10 +336,19 @@ export class SqliteStoreReader implements StoreReader {
     const counts = new Map<number, number>();
     const add = (b: number, n: number) => counts.set(b, (counts.get(b) ?? 0) + n);
     if (plan.matcher === null) {
+      // A bucket holds whole slots of the levels whose slot divides the step.
+      const rp = rollupPlan(query, []);
+      const levels = LEVELS.filter((l) => step % l.ms === 0);
       for (const p of this.partitions(range)) {
-        const [within, times] = timeClause(p, range);
-        const sql = `SELECT (time / CAST(? AS INTEGER)) * CAST(? AS INTEGER) AS b, count(*) AS n FROM events WHERE ${within} AND (${plan.where}) GROUP BY b`;
-        for (const r of this.db(p).prepare(sql).all(step, step, ...times, ...plan.params) as { b: number; n: number }[]) add(r.b, r.n);
+        const fromRows = (r: TimeRange) => {
+          const [within, times] = timeClause(p, r);
+          const sql = `SELECT (time / CAST(? AS INTEGER)) * CAST(? AS INTEGER) AS b, count(*) AS n FROM events WHERE ${within} AND (${plan.where}) GROUP BY b`;
+          for (const x of this.db(p).prepare(sql).all(step, step, ...times, ...plan.params) as { b: number; n: number }[]) add(x.b, x.n);
+        };
+        const fromRollup = (db: Database.Database, at: RollupSlots) => {
+          for (const x of sumByBucket(db, rp!, at, step)) add(x.b, x.n);
+        };
+        this.bySlots(p, range, rp, levels, fromRollup, fromRows);
       }
     } else {
       const deadline = performance.now() + this.budgetMs;
@@ -293,6 +364,7 @@ export class SqliteStoreReader implements StoreReader {
         }
       }
     }
+    if (opts.archives && notices.length === 0) this.countArchives(query, range, notices, 'histogram', (e) => add(Math.floor(e.time / step) * step, 1));
     const first = Math.floor(range.from / step) * step;
     const buckets: HitBucket[] = [];
     if ((range.to - first) / step <= MAX_FILLED_BUCKETS) {
@@ -303,12 +375,12 @@ export class SqliteStoreReader implements StoreReader {
     return { buckets, notices };
   }
 
-  async facets(query: Query, range: TimeRange, fields: FieldRef[], limit: number): Promise<{ facets: Map<string, FacetValue[]>; notices: Notice[] }> {
+  async facets(query: Query, range: TimeRange, fields: FieldRef[], limit: number, opts: CountOptions = {}): Promise<{ facets: Map<string, FacetValue[]>; notices: Notice[] }> {
     const notices: Notice[] = [];
     const facets = new Map<string, FacetValue[]>();
     for (const f of fields) {
       // As `| top limit field`: the most frequent values, null left out.
-      const counts = this.countBy(query, range, [f], notices);
+      const counts = this.countBy(query, range, [f], notices, opts);
       const values = [...counts.values()].filter((c) => c.values[0] !== null).map((c) => ({ value: c.values[0]!, count: c.count }));
       values.sort((a, b) => b.count - a.count || compareGroupValue(a.value, b.value));
       facets.set(fieldName(f), values.slice(0, limit));
@@ -424,6 +496,30 @@ function decodeCursor(c: string | null): { time: number; seq: number } | null {
     if (Array.isArray(v) && v.length === 2 && Number.isSafeInteger(v[0]) && Number.isSafeInteger(v[1])) return { time: v[0] as number, seq: v[1] as number };
   } catch { /* fall through */ }
   throw new SluiceError('SLUICE_ERR_USAGE', `not a cursor from this store: ${JSON.stringify(c.slice(0, 80))}`);
+}
+
+/**
+ * Calls `found` with each event of one archive file in the range that the query's filter
+ * matches; true when the deadline stopped it first.
+ */
+function archivedMatches(file: string, query: Query, range: TimeRange, deadline: number, found: (e: StoredEvent) => void): boolean {
+  const matcher = compileMatcher(query.filter);
+  const values: ColumnValue[] = new Array(14).fill(null);
+  let n = 0;
+  for (const r of readArchive(file)) {
+    if ((++n & 255) === 0 && performance.now() > deadline) return true;
+    decodeRecord(r.bytes, 0, r.bytes.length, values);
+    const time = values[1] as number;
+    if (time < range.from || time >= range.to) continue;
+    const ev = JSON.parse(values[13] as string) as EventJson;
+    if (!matcher(ev)) continue;
+    found({ seq: values[0] as number, time, event: ev, raw: values[12] === null ? null : Buffer.from(values[12] as Buffer), archived: true });
+  }
+  return false;
+}
+
+function archiveRead(days: number, dir: string): Notice {
+  return { code: 'archive_read', message: `read ${days} archived day${days === 1 ? '' : 's'} (${dir}): slower than the database` };
 }
 
 function scanBounded(budgetMs: number, what: string, last: { time: number } | null): Notice {

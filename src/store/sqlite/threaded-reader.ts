@@ -4,7 +4,7 @@
 import { Worker } from 'node:worker_threads';
 import { SluiceError, type ErrorCode } from '../../errors.js';
 import type {
-  AggregateResult, FacetValue, HitBucket, Notice, SearchRequest, SearchResult, StoredEvent, StoreReader, TimeRange,
+  AggregateResult, CountOptions, FacetValue, HitBucket, Notice, SearchRequest, SearchResult, StoredEvent, StoreReader, TimeRange,
 } from '../types.js';
 import type { FieldRef, Query } from '../query/ast.js';
 import type { ReaderOptions } from './reader.js';
@@ -50,16 +50,16 @@ export class ThreadedStoreReader implements StoreReader {
     return r;
   }
 
-  aggregate(query: Query, range: TimeRange): Promise<AggregateResult> {
-    return this.call('aggregate', query, range);
+  aggregate(query: Query, range: TimeRange, opts?: CountOptions): Promise<AggregateResult> {
+    return this.call('aggregate', query, range, opts);
   }
 
-  hits(query: Query, range: TimeRange, stepMs: number): Promise<{ buckets: HitBucket[]; notices: Notice[] }> {
-    return this.call('hits', query, range, stepMs);
+  hits(query: Query, range: TimeRange, stepMs: number, opts?: CountOptions): Promise<{ buckets: HitBucket[]; notices: Notice[] }> {
+    return this.call('hits', query, range, stepMs, opts);
   }
 
-  facets(query: Query, range: TimeRange, fields: FieldRef[], limit: number): Promise<{ facets: Map<string, FacetValue[]>; notices: Notice[] }> {
-    return this.call('facets', query, range, fields, limit);
+  facets(query: Query, range: TimeRange, fields: FieldRef[], limit: number, opts?: CountOptions): Promise<{ facets: Map<string, FacetValue[]>; notices: Notice[] }> {
+    return this.call('facets', query, range, fields, limit, opts);
   }
 
   fields(range: TimeRange): Promise<{ name: string; count: number }[]> {

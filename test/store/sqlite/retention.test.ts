@@ -6,9 +6,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { runQuery as runCliQuery } from '../../../src/cli/query.js';
 import { runVerify } from '../../../src/cli/verify.js';
 import '../../../src/destinations/store/index.js';
 import { parseQuery } from '../../../src/store/query/parse.js';
+import { runQuery } from '../../../src/store/query/pipes.js';
 import { openSealer, sealPaths } from '../../../src/store/seal/sealer.js';
 import { SqliteStoreReader } from '../../../src/store/sqlite/reader.js';
 import { listPartitions } from '../../../src/store/sqlite/schema.js';
@@ -62,6 +64,44 @@ test('past archive.after days are archived and leave the database; query finds t
   const v = runVerify({ store: dir, keyDir: dataDir });
   assert.equal(v.exitCode, 0, v.stdout + v.stderr);
   assert.equal(v.report!.records, 181);
+});
+
+test('aggregate, hits and facets count archived days too when asked; sluice query reads them and says so', { timeout: 60_000 }, async () => {
+  const dataDir = tempDir('store-archive-counts');
+  const clock = { now: START };
+  const { store, dir } = await sixDays(dataDir, clock);
+  clock.now = START + 5 * DAY + 3_600_000;
+  await store.retention({ archiveAfterMs: 3 * DAY, maxAgeMs: 30 * DAY }, clock.now, { archiveDir: path.join(dir, 'archive'), keyDir: dataDir });
+  await store.close();
+  const reader = new SqliteStoreReader(dir);
+  const everything = (await reader.search({ query: parseQuery(''), range: ALL, limit: 1000, archives: true })).events;
+  assert.equal(everything.length, 180);
+  // A range from the middle of an archived day to the middle of a stored one.
+  const range = { from: START + DAY + 10_500, to: START + 4 * DAY + 20_500 };
+  const inRange = everything.filter((e) => e.time >= range.from && e.time < range.to).map((e) => e.event);
+  for (const text of ['| stats count()', '| stats count() by (host)', '| top 3 app', 'event | stats count() by (severity)', 'oldneedle | stats count()']) {
+    const q = parseQuery(text);
+    const r = await reader.aggregate(q, range, { archives: true });
+    const want = runQuery(q, inRange);
+    assert.deepEqual(r.rows, want.kind === 'rows' ? want.rows : null, text);
+    assert.ok(r.notices.some((n) => n.code === 'archive_read'), text);
+    const db = await reader.aggregate(q, range);
+    assert.deepEqual(db.notices, [], 'without archives only the database is read');
+  }
+  assert.equal((await reader.aggregate(parseQuery('| stats count()'), range)).rows[0]!.count, inRange.filter((e) => Date.parse(e.timestamp!) >= START + 3 * DAY).length);
+  const h = await reader.hits(parseQuery(''), range, DAY, { archives: true });
+  assert.deepEqual(h.buckets.map((b) => b.count), [19, 30, 30, 21], 'per UTC day: 19 of day 1 (from 10.5 s), 30, 30 (archived and stored), 21 of day 4 (to 20.5 s)');
+  assert.ok(h.notices.some((n) => n.code === 'archive_read'));
+  const f = await reader.facets(parseQuery('event'), range, [{ kind: 'builtin', name: 'host' }], 5, { archives: true });
+  assert.deepEqual(f.facets.get('host'), [{ value: 'web-01', count: inRange.length }]);
+  assert.ok(f.notices.some((n) => n.code === 'archive_read'));
+  // sluice query: the aggregate over the archived days, and the notice on stderr.
+  const out: string[] = [];
+  const err: string[] = [];
+  await runCliQuery(reader, parseQuery('| stats count()'), ALL, 100, 'json', { out: (l) => out.push(l), err: (l) => err.push(l) });
+  assert.deepEqual(out.map((l) => JSON.parse(l)), [{ count: 180 }]);
+  assert.ok(err.some((l) => l.includes('archive_read') && l.includes('3 archived days')), err.join('\n'));
+  await reader.close();
 });
 
 test('a size limit without archives drops old days under signed drop manifests, keeps the newest 2 days; seq never restarts', { timeout: 60_000 }, async () => {
