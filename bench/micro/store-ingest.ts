@@ -35,6 +35,21 @@ function cpuSeconds(pid: number): number {
   }
 }
 
+/** CPU seconds per thread (tid -> [name, seconds]); the main thread's tid is the pid. */
+function threadSeconds(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  let tids: string[] = [];
+  try { tids = fs.readdirSync(`/proc/${pid}/task`); } catch { return out; }
+  for (const t of tids) {
+    try {
+      const f = fs.readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+      const parts = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(t), (Number(parts[11]) + Number(parts[12])) / 100);
+    } catch { /* the thread ended */ }
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   const total = Number(process.argv[2] ?? 300_000);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-store-bench-'));
@@ -60,6 +75,7 @@ log:
       await new Promise((r) => setTimeout(r, 20));
     }
     const cpu0 = cpuSeconds(daemon.pid!);
+    const threads0 = threadSeconds(daemon.pid!);
     const t0 = performance.now();
     const sender = spawn(process.execPath, [BIN, 'send', `tcp://127.0.0.1:${port}`, '--count', String(total), '--size', '256', '--format', 'rfc5424'], { stdio: 'ignore' });
     const deadline = Date.now() + 300_000;
@@ -70,6 +86,7 @@ log:
     }
     const ms = performance.now() - t0;
     const cpu = cpuSeconds(daemon.pid!) - cpu0;
+    const threads1 = threadSeconds(daemon.pid!);
     sender.kill();
     let bytes = 0;
     for (const f of fs.readdirSync(store)) { const st = fs.statSync(path.join(store, f)); if (st.isFile()) bytes += st.size; }
@@ -78,6 +95,13 @@ log:
     // CPU time does not depend on what else runs on the machine; wall-clock rates do.
     const perEvent = (cpu / total) * 1e6;
     console.log(`  daemon CPU: ${perEvent.toFixed(1)} µs per event over all its threads (main: parse + records + leaf hashes; writer: SQLite)`);
+    // The main thread is the pid; the busiest other thread is the store's writer; the rest is
+    // GC helpers and libuv (threads that ended are in the total only).
+    const used = [...threads1].map(([tid, sec]) => [tid, sec - (threads0.get(tid) ?? 0)] as const);
+    const main = used.find(([tid]) => tid === daemon.pid)?.[1] ?? NaN;
+    const others = used.filter(([tid]) => tid !== daemon.pid).map(([, s]) => s).sort((a, b) => b - a);
+    const us = (sec: number) => ((sec / total) * 1e6).toFixed(1);
+    console.log(`  by thread: main ${us(main)} µs, writer ${us(others[0] ?? 0)} µs, others ${us(cpu - main - (others[0] ?? 0))} µs per event`);
     console.log(`  disk: ${(bytes / total).toFixed(0)} bytes per stored event`);
   } finally {
     daemon.kill('SIGTERM');

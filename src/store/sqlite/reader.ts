@@ -20,7 +20,8 @@ import type {
 } from '../types.js';
 import { columnOf, compileFilter, type CompiledFilter } from './compile.js';
 import { dayStart, listPartitions, openPartitionForRead, type PartitionInfo } from './schema.js';
-import { decodeRecord, type ColumnValue } from './record.js';
+import { COLUMNS, decodeRecord, type ColumnValue } from './record.js';
+import { EVENT_COLUMNS, eventJson, type EventRow } from './event-form.js';
 import { readArchive } from '../archive/archive.js';
 import { hasRollup, LEVELS, rollupPlan, splitRange, sumAll, sumByBucket, sumByValue, TOTAL, type RollupLevel, type RollupPlan, type RollupSlots } from './rollup.js';
 import fs from 'node:fs';
@@ -34,7 +35,7 @@ const MAX_FILLED_BUCKETS = 10_000;
 /** fields() reads at most this many of the newest events of the range for sd.* and fields.* names. */
 const FIELD_SAMPLE = 10_000;
 
-interface Row { seq: number; time: number; raw: Buffer | null; event: string }
+type Row = EventRow;
 
 type Matcher = (ev: EventJson) => boolean;
 
@@ -198,7 +199,7 @@ export class SqliteStoreReader implements StoreReader {
     for (const p of this.partitions(req.range)) {
       if (after && p.from > after.time) continue;
       const params: unknown[] = [req.range.from, req.range.to, ...plan.params];
-      let sql = `SELECT seq, time, raw, event FROM events WHERE time >= ? AND time < ? AND (${plan.where})`;
+      let sql = `SELECT ${EVENT_COLUMNS} FROM events WHERE time >= ? AND time < ? AND (${plan.where})`;
       if (after) {
         sql += ' AND (time < ? OR (time = ? AND seq < ?))';
         params.push(after.time, after.time, after.seq);
@@ -207,12 +208,12 @@ export class SqliteStoreReader implements StoreReader {
       const db = this.db(p);
       if (plan.matcher === null) {
         const rows = db.prepare(sql + ' LIMIT ?').all(...params, limit - events.length) as Row[];
-        for (const r of rows) events.push(stored(r, JSON.parse(r.event) as EventJson));
+        for (const r of rows) events.push(stored(r, eventJson(r)));
         if (rows.length) last = rows[rows.length - 1]!;
       } else {
         let n = 0;
         for (const r of db.prepare(sql).iterate(...params) as IterableIterator<Row>) {
-          const ev = JSON.parse(r.event) as EventJson;
+          const ev = eventJson(r);
           last = r;
           if (plan.matcher(ev)) {
             events.push(stored(r, ev));
@@ -287,10 +288,10 @@ export class SqliteStoreReader implements StoreReader {
     let n = 0;
     let last: { time: number; seq: number } | null = null;
     outer: for (const p of this.partitions(range)) {
-      const sql = `SELECT seq, time, event FROM events WHERE time >= ? AND time < ? AND (${plan.where}) ORDER BY time DESC, seq DESC`;
+      const sql = `SELECT ${EVENT_COLUMNS} FROM events WHERE time >= ? AND time < ? AND (${plan.where}) ORDER BY time DESC, seq DESC`;
       for (const r of this.db(p).prepare(sql).iterate(range.from, range.to, ...plan.params) as IterableIterator<Row>) {
         last = r;
-        const ev = JSON.parse(r.event) as EventJson;
+        const ev = eventJson(r);
         if (plan.matcher === null || plan.matcher(ev)) add(by.map((f) => groupValue(ev, f)), 1);
         if ((++n & 63) === 0 && performance.now() > deadline) {
           notices.push(scanBounded(this.budgetMs, 'counts', last));
@@ -354,9 +355,9 @@ export class SqliteStoreReader implements StoreReader {
       const deadline = performance.now() + this.budgetMs;
       let n = 0;
       outer: for (const p of this.partitions(range)) {
-        const sql = `SELECT seq, time, event FROM events WHERE time >= ? AND time < ? AND (${plan.where}) ORDER BY time DESC, seq DESC`;
+        const sql = `SELECT ${EVENT_COLUMNS} FROM events WHERE time >= ? AND time < ? AND (${plan.where}) ORDER BY time DESC, seq DESC`;
         for (const r of this.db(p).prepare(sql).iterate(range.from, range.to, ...plan.params) as IterableIterator<Row>) {
-          if (plan.matcher(JSON.parse(r.event) as EventJson)) add(Math.floor(r.time / step) * step, 1);
+          if (plan.matcher(eventJson(r))) add(Math.floor(r.time / step) * step, 1);
           if ((++n & 63) === 0 && performance.now() > deadline) {
             notices.push(scanBounded(this.budgetMs, 'histogram', r));
             break outer;
@@ -399,10 +400,10 @@ export class SqliteStoreReader implements StoreReader {
       const r = db.prepare(`SELECT ${builtins.map(([n, c]) => `count(${c}) AS ${n}`).join(', ')} FROM events WHERE ${within}`).get(...times) as Record<string, number>;
       for (const [k, v] of Object.entries(r)) add(k, v);
       if (sampled >= FIELD_SAMPLE) continue;
-      const rows = db.prepare('SELECT event FROM events WHERE time >= ? AND time < ? ORDER BY time DESC LIMIT ?').all(range.from, range.to, FIELD_SAMPLE - sampled) as { event: string }[];
+      const rows = db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE time >= ? AND time < ? ORDER BY time DESC LIMIT ?`).all(range.from, range.to, FIELD_SAMPLE - sampled) as Row[];
       sampled += rows.length;
-      for (const { event } of rows) {
-        const ev = JSON.parse(event) as EventJson;
+      for (const r of rows) {
+        const ev = eventJson(r);
         if (ev.structured_data) for (const [id, params] of Object.entries(ev.structured_data)) for (const param of Object.keys(params)) add(`sd.${id}.${param}`, 1);
         for (const name of Object.keys(ev.fields ?? {})) add(`fields.${name}`, 1);
       }
@@ -413,9 +414,9 @@ export class SqliteStoreReader implements StoreReader {
   async context(seq: number, before: number, after: number, by: 'host' | 'source'): Promise<StoredEvent[]> {
     const parts = this.partitions(null);
     let at = -1;
-    let row: (Row & { host: string | null; source: string | null }) | undefined;
+    let row: Row | undefined;
     for (let i = 0; i < parts.length && row === undefined; i++) {
-      row = this.db(parts[i]!).prepare('SELECT seq, time, raw, event, host, source FROM events WHERE seq = ?').get(seq) as typeof row;
+      row = this.db(parts[i]!).prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE seq = ?`).get(seq) as typeof row;
       if (row !== undefined) at = i;
     }
     if (row === undefined) return [];
@@ -423,31 +424,31 @@ export class SqliteStoreReader implements StoreReader {
     const col = by === 'host' ? 'host' : 'source';
     const older: Row[] = [];
     for (let i = at; i < parts.length && older.length < before; i++) {
-      older.push(...this.db(parts[i]!).prepare(`SELECT seq, time, raw, event FROM events WHERE ${col} IS ? AND (time < ? OR (time = ? AND seq < ?)) ORDER BY time DESC, seq DESC LIMIT ?`)
+      older.push(...this.db(parts[i]!).prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE ${col} IS ? AND (time < ? OR (time = ? AND seq < ?)) ORDER BY time DESC, seq DESC LIMIT ?`)
         .all(key, row.time, row.time, row.seq, before - older.length) as Row[]);
     }
     const newer: Row[] = [];
     for (let i = at; i >= 0 && newer.length < after; i--) {
-      newer.push(...this.db(parts[i]!).prepare(`SELECT seq, time, raw, event FROM events WHERE ${col} IS ? AND (time > ? OR (time = ? AND seq > ?)) ORDER BY time ASC, seq ASC LIMIT ?`)
+      newer.push(...this.db(parts[i]!).prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE ${col} IS ? AND (time > ? OR (time = ? AND seq > ?)) ORDER BY time ASC, seq ASC LIMIT ?`)
         .all(key, row.time, row.time, row.seq, after - newer.length) as Row[]);
     }
-    return [...older.reverse(), row, ...newer].map((r) => stored(r, JSON.parse(r.event) as EventJson));
+    return [...older.reverse(), row, ...newer].map((r) => stored(r, eventJson(r)));
   }
 
   async since(query: Query, afterSeq: number, limit: number): Promise<StoredEvent[]> {
     const plan = this.plan(query);
     if (limit <= 0) return [];
     const found: StoredEvent[] = [];
-    const sql = `SELECT seq, time, raw, event FROM events WHERE seq > ? AND (${plan.where}) ORDER BY seq`;
+    const sql = `SELECT ${EVENT_COLUMNS} FROM events WHERE seq > ? AND (${plan.where}) ORDER BY seq`;
     for (const p of this.partitions(null)) {
       const db = this.db(p);
       if (plan.matcher === null) {
-        for (const r of db.prepare(sql + ' LIMIT ?').all(afterSeq, ...plan.params, limit) as Row[]) found.push(stored(r, JSON.parse(r.event) as EventJson));
+        for (const r of db.prepare(sql + ' LIMIT ?').all(afterSeq, ...plan.params, limit) as Row[]) found.push(stored(r, eventJson(r)));
         continue;
       }
       let taken = 0;
       for (const r of db.prepare(sql).iterate(afterSeq, ...plan.params) as IterableIterator<Row>) {
-        const ev = JSON.parse(r.event) as EventJson;
+        const ev = eventJson(r);
         if (!plan.matcher(ev)) continue;
         found.push(stored(r, ev));
         if (++taken >= limit) break;
@@ -481,6 +482,13 @@ function timeClause(p: PartitionInfo, range: TimeRange): [string, number[]] {
   return ['time >= ? AND time < ?', [range.from, range.to]];
 }
 
+/** A decoded record's values (COLUMNS order) as a row. */
+function rowOf(values: ColumnValue[]): EventRow {
+  const r: Record<string, ColumnValue> = {};
+  for (let i = 0; i < COLUMNS.length; i++) r[COLUMNS[i]!] = values[i]!;
+  return r as unknown as EventRow;
+}
+
 function stored(r: Row, event: EventJson): StoredEvent {
   return { seq: r.seq, time: r.time, event, raw: r.raw };
 }
@@ -504,14 +512,14 @@ function decodeCursor(c: string | null): { time: number; seq: number } | null {
  */
 function archivedMatches(file: string, query: Query, range: TimeRange, deadline: number, found: (e: StoredEvent) => void): boolean {
   const matcher = compileMatcher(query.filter);
-  const values: ColumnValue[] = new Array(14).fill(null);
+  const values: ColumnValue[] = new Array(COLUMNS.length).fill(null);
   let n = 0;
   for (const r of readArchive(file)) {
     if ((++n & 255) === 0 && performance.now() > deadline) return true;
     decodeRecord(r.bytes, 0, r.bytes.length, values);
     const time = values[1] as number;
     if (time < range.from || time >= range.to) continue;
-    const ev = JSON.parse(values[13] as string) as EventJson;
+    const ev = eventJson(rowOf(values));
     if (!matcher(ev)) continue;
     found({ seq: values[0] as number, time, event: ev, raw: values[12] === null ? null : Buffer.from(values[12] as Buffer), archived: true });
   }

@@ -9,13 +9,19 @@
 //   0x01 f64 big-endian          number (all numbers here are integers below 2^53)
 //   0x02 u32 big-endian n, bytes text, UTF-8
 //   0x03 u32 big-endian n, bytes blob
-// preceded by the 4-byte magic "SLR1". Whatever a row holds (an edited host, message or raw
+// preceded by the 4-byte magic "SLR1" for a row whose event column is the whole EventJson
+// (store format 1) or "SLR2" for the compact form (format 2, event-form.ts). Whatever a row holds (an edited host, message or raw
 // byte) changes these bytes, so verify only needs the row's column values to check it.
 //
 // The same encoding is the transfer form between the store and its writer thread: the writer
 // decodes the columns from the record bytes, so what is stored is exactly what was hashed.
 
+import { isWholeEvent } from './event-form.js';
+
 export const RECORD_MAGIC = Buffer.from('SLR1', 'latin1');
+export const RECORD_MAGIC_2 = Buffer.from('SLR2', 'latin1');
+const MAGIC_1 = RECORD_MAGIC.readUInt32BE(0);
+const MAGIC_2 = RECORD_MAGIC_2.readUInt32BE(0);
 
 export const COLUMNS = ['seq', 'time', 'received', 'host', 'app', 'procid', 'msgid', 'facility', 'severity', 'source', 'transport', 'peer', 'raw', 'event'] as const;
 
@@ -63,9 +69,9 @@ export class RecordWriter {
     this.buf = next;
   }
 
-  magic(): void {
+  magic(magic: Buffer = RECORD_MAGIC_2): void {
     this.ensure(4);
-    RECORD_MAGIC.copy(this.buf, this.pos);
+    magic.copy(this.buf, this.pos);
     this.pos += 4;
   }
 
@@ -92,13 +98,15 @@ export class RecordWriter {
     this.pos = at + 5 + n;
   }
 
-  blob(b: Buffer | null): void {
+  /** b[from, to) as a blob (the whole of b without from/to). */
+  blob(b: Buffer | null, from = 0, to = b?.length ?? 0): void {
     if (b === null) { this.null(); return; }
-    this.ensure(5 + b.length);
+    const n = to - from;
+    this.ensure(5 + n);
     this.buf[this.pos] = TAG_BLOB;
-    this.buf.writeUInt32BE(b.length, this.pos + 1);
-    b.copy(this.buf, this.pos + 5);
-    this.pos += 5 + b.length;
+    this.buf.writeUInt32BE(n, this.pos + 1);
+    b.copy(this.buf, this.pos + 5, from, to);
+    this.pos += 5 + n;
   }
 
   value(v: ColumnValue): void {
@@ -114,17 +122,18 @@ export class RecordWriter {
     this.pos += 4;
   }
 
-  bytes(b: Buffer): void {
-    this.ensure(b.length);
-    b.copy(this.buf, this.pos);
-    this.pos += b.length;
+  /** b[from, to) untagged. */
+  bytes(b: Buffer, from = 0, to = b.length): void {
+    this.ensure(to - from);
+    b.copy(this.buf, this.pos, from, to);
+    this.pos += to - from;
   }
 }
 
 /** recordBytes of a row read back from the database (what verify recomputes). */
 export function recordBytes(row: Omit<StoredRow, 'hash'>): Buffer {
   const w = new RecordWriter(256 + (row.raw?.length ?? 0) + row.event.length * 3);
-  w.magic();
+  w.magic(isWholeEvent(row.event) ? RECORD_MAGIC : RECORD_MAGIC_2);
   w.number(row.seq);
   w.number(row.time);
   w.number(row.received);
@@ -149,7 +158,8 @@ function numberOrNull(w: RecordWriter, v: number | null): void {
 
 /** Decodes the 14 column values of record bytes at [pos, end); throws on malformed input. */
 export function decodeRecord(buf: Buffer, pos: number, end: number, out: ColumnValue[]): void {
-  if (buf.readUInt32BE(pos) !== RECORD_MAGIC.readUInt32BE(0)) throw new Error(`record at ${pos}: bad magic`);
+  const magic = buf.readUInt32BE(pos);
+  if (magic !== MAGIC_2 && magic !== MAGIC_1) throw new Error(`record at ${pos}: bad magic`);
   let p = pos + 4;
   for (let i = 0; i < COLUMNS.length; i++) {
     const tag = buf[p]!;

@@ -10,8 +10,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ensureRollup } from './rollup.js';
+import { SluiceError } from '../../errors.js';
 
-export const STORE_FORMAT = 1;
+/**
+ * 2: rows keep the compact event form (event-form.ts). Format 1 rows (whole EventJson) are
+ * still read and verified, so a format 1 store opens and continues in format 2.
+ */
+export const STORE_FORMAT = 2;
 const DAY_FILE = /^(\d{4})-(\d{2})-(\d{2})\.db$/;
 const DAY_MS = 86_400_000;
 /** Times outside this window are not trusted for partitioning: the receive time is used. */
@@ -90,7 +95,7 @@ CREATE INDEX IF NOT EXISTS events_app ON events(app);
 CREATE INDEX IF NOT EXISTS events_severity ON events(severity);
 CREATE INDEX IF NOT EXISTS events_facility ON events(facility);
 CREATE INDEX IF NOT EXISTS events_source ON events(source);
--- Contentless: the message text is in events.event already; the index keeps only tokens and
+-- Contentless: the message text is in events.raw (or events.event) already; the index keeps only tokens and
 -- positions (phrases work), rowid = seq. Partitions are dropped whole, never row by row.
 CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(message, content='', columnsize=0, tokenize='unicode61 remove_diacritics 0');
 `;
@@ -139,7 +144,18 @@ export function openPartitionForRead(file: string): Database.Database {
 
 export function writeStoreMarker(dir: string): void {
   const f = path.join(dir, 'store.json');
-  if (fs.existsSync(f)) return;
+  if (fs.existsSync(f)) {
+    let format: unknown;
+    try {
+      format = (JSON.parse(fs.readFileSync(f, 'utf8')) as { format?: unknown }).format;
+    } catch (e) {
+      throw new SluiceError('SLUICE_ERR_STORE', `store ${dir}: store.json is not readable JSON: ${(e as Error).message}`, { cause: e });
+    }
+    if (format === STORE_FORMAT) return;
+    if (typeof format !== 'number' || !Number.isInteger(format) || format < 1 || format > STORE_FORMAT) {
+      throw new SluiceError('SLUICE_ERR_STORE', `store ${dir}: format ${JSON.stringify(format)} in store.json is not one this sluice reads (1 to ${STORE_FORMAT}); a newer sluice wrote it`);
+    }
+  }
   fs.writeFileSync(f, JSON.stringify({ format: STORE_FORMAT, kind: 'sluice-store', partition: 'day' }) + '\n');
 }
 

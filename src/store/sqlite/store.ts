@@ -22,7 +22,8 @@ import { log } from '../../log.js';
 import type { CheckpointReason, Sealer, SealRecord, SealSource } from '../seal/types.js';
 import { PartitionWriter, NO_MESSAGE, type WriteJob } from './partition-writer.js';
 import { RecordWriter, recordBytes } from './record.js';
-import { dayOf, eventTime, listPartitions, writeStoreMarker } from './schema.js';
+import { compactEvent } from './event-form.js';
+import { dayOf, dayStart, eventTime, listPartitions, writeStoreMarker } from './schema.js';
 import { hashesInSeqOrder, recordsInSeqOrder, maxSeq } from './scan.js';
 import { applyRetention, droppedMaxSeq } from './retention.js';
 import type { RetentionPlan, RetentionPolicy } from '../archive/retention.js';
@@ -45,12 +46,14 @@ export interface EmbeddedStoreOptions {
 }
 
 const HASH_BYTES = 32;
+const DAY_MS = 86_400_000;
 /** Events per transaction handed to the writer thread (a batch is pipelined in chunks). */
 const CHUNK_EVENTS = 1024;
 
 const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-interface Group { day: string; events: LogEvent[] }
+/** Events of one UTC day, with their event times (eventTime). */
+interface Group { day: string; events: LogEvent[]; times: number[] }
 
 export class EmbeddedStore {
   private nextSeq: number;
@@ -100,6 +103,7 @@ export class EmbeddedStore {
       fs.mkdirSync(dir, { recursive: true });
       writeStoreMarker(dir);
     } catch (e) {
+      if (e instanceof SluiceError) throw e;
       throw new SluiceError('SLUICE_ERR_STORE', `store ${dir}: cannot create the directory: ${describeError(e)}`, { cause: e });
     }
     // Retention may have removed the day that held the highest seq: never start below it.
@@ -133,7 +137,7 @@ export class EmbeddedStore {
       for (const g of groups) {
         for (let i = 0; i < g.events.length; i += CHUNK_EVENTS) {
           if (commits.length > 0) await yieldToIo();
-          const c = this.commit(this.encode(g.day, g.events, i, Math.min(g.events.length, i + CHUNK_EVENTS)));
+          const c = this.commit(this.encode(g.day, g.events, g.times, i, Math.min(g.events.length, i + CHUNK_EVENTS)));
           c.catch(() => {});
           commits.push(c);
           // Inline, a failed chunk must stop the rest (no later chunk may commit after it).
@@ -161,7 +165,7 @@ export class EmbeddedStore {
     }
   }
 
-  private encode(day: string, events: LogEvent[], from: number, to: number): WriteJob {
+  private encode(day: string, events: LogEvent[], times: number[], from: number, to: number): WriteJob {
     const w = this.writer;
     w.pos = 0;
     const starts: number[] = [];
@@ -170,42 +174,50 @@ export class EmbeddedStore {
     for (let k = from; k < to; k++) {
       const ev = events[k]!;
       const seq = this.nextSeq++;
-      const json = ev.toJSON();
       const received = ev.receivedAt;
-      const time = eventTime(json.timestamp, received);
-      const raw = ev.rawBytes;
       const src = ev.source;
       const lenAt = w.pos;
       w.u32(0);
       const start = w.pos;
       w.magic();
       w.number(seq);
-      w.number(time);
+      w.number(times[k]!);
       w.number(received);
-      w.text(json.hostname);
-      w.text(json.appname);
-      w.text(json.procid);
-      w.text(json.msgid);
-      if (json.facility === null) w.null(); else w.number(json.facility);
-      if (json.severity === null) w.null(); else w.number(json.severity);
+      w.text(ev.hostname);
+      w.text(ev.appname);
+      w.text(ev.procid);
+      w.text(ev.msgid);
+      const facility = ev.facility;
+      const severity = ev.severity;
+      if (facility === null) w.null(); else w.number(facility);
+      if (severity === null) w.null(); else w.number(severity);
       w.text(src.name);
       w.text(src.transport);
       w.text(src.address);
-      w.blob(raw.length > 0 ? raw : null);
-      w.text(JSON.stringify(json));
+      const hasRaw = ev.end > ev.start;
+      if (hasRaw) w.blob(ev.buf, ev.start, ev.end); else w.null();
+      w.text(compactEvent(ev));
       const end = w.pos;
       w.buf.writeUInt32LE(end - start, lenAt);
       starts.push(start);
       ends.push(end);
-      const msg = json.message;
-      if (msg === null) w.u32(NO_MESSAGE);
-      else {
-        const mAt = w.pos;
-        w.u32(0);
-        const before = w.pos;
-        w.ensure(msg.length * 3);
-        w.pos += w.buf.write(msg, w.pos, 'utf8');
-        w.buf.writeUInt32LE(w.pos - before, mAt);
+      // The text index gets the message's bytes: copied from the received bytes when it was
+      // not changed since (its UTF-8 decoding in the writer is then what ev.message gives).
+      const d = ev.d;
+      if (hasRaw && (d === null || d.message === undefined)) {
+        if (ev.msgStart < 0 || ev.msgStart > ev.end) w.u32(NO_MESSAGE);
+        else { w.u32(ev.end - ev.msgStart); w.bytes(ev.buf, ev.msgStart, ev.end); }
+      } else {
+        const msg = ev.message;
+        if (msg === null) w.u32(NO_MESSAGE);
+        else {
+          const mAt = w.pos;
+          w.u32(0);
+          const before = w.pos;
+          w.ensure(msg.length * 3);
+          w.pos += w.buf.write(msg, w.pos, 'utf8');
+          w.buf.writeUInt32LE(w.pos - before, mAt);
+        }
       }
       w.ensure(1 + HASH_BYTES);
       w.buf[w.pos] = HASH_BYTES;
@@ -332,17 +344,20 @@ export class EmbeddedStore {
 }
 
 function groupByDay(events: LogEvent[]): Group[] {
-  // Fast path: the whole batch on the day of its first event's receive time is the common case,
-  // but the day needs the event time, which toJSON() gives during encode; group on it here.
   const groups: Group[] = [];
   let last: Group | null = null;
+  let lastStart = NaN;
   for (const ev of events) {
-    const day = dayOf(eventTime(ev.timestamp, ev.receivedAt));
-    if (last !== null && last.day === day) { last.events.push(ev); continue; }
+    const time = eventTime(ev.timestamp, ev.receivedAt);
+    // Same day as the previous event: no date formatting.
+    if (last !== null && time >= lastStart && time < lastStart + DAY_MS) { last.events.push(ev); last.times.push(time); continue; }
+    const day = dayOf(time);
     let g = groups.find((x) => x.day === day);
-    if (!g) { g = { day, events: [] }; groups.push(g); }
+    if (!g) { g = { day, events: [], times: [] }; groups.push(g); }
     g.events.push(ev);
+    g.times.push(time);
     last = g;
+    lastStart = dayStart(day);
   }
   return groups;
 }

@@ -34,10 +34,19 @@ test('an untouched store verifies; an edited message is named by its seq', async
   const ok = runVerify({ store: s.dir, keyDir: s.dataDir });
   assert.equal(ok.exitCode, 0, ok.stdout + ok.stderr);
   assert.equal(ok.report!.records, 100);
-  edit(s.file, "UPDATE events SET event = replace(event, 'event 42', 'event 4X') WHERE seq = 42");
+  // The message is read from the received bytes (the event column refers to them).
+  edit(s.file, "UPDATE events SET raw = CAST(replace(CAST(raw AS TEXT), 'event 42', 'event 4X') AS BLOB) WHERE seq = 42");
   const bad = runVerify({ store: s.dir, keyDir: s.dataDir });
   assert.equal(bad.exitCode, 1, bad.stdout);
   assert.ok(bad.report!.problems.some((p) => p.kind === 'altered' && p.from === 42 && p.to === 42), bad.stdout);
+});
+
+test('an edited event column (a message put in place of its reference into raw) is altered', async () => {
+  const s = await filled();
+  edit(s.file, `UPDATE events SET event = '[1,null,null,null,null,"forged"]' WHERE seq = 43`);
+  const bad = runVerify({ store: s.dir, keyDir: s.dataDir });
+  assert.equal(bad.exitCode, 1, bad.stdout);
+  assert.ok(bad.report!.problems.some((p) => p.kind === 'altered' && p.from === 43 && p.to === 43), bad.stdout);
 });
 
 test('an edited column (host) is altered too; a deleted row is missing; cutting the newest 10 is truncation', async () => {
