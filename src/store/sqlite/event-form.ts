@@ -15,26 +15,13 @@
 
 import { parseStructuredData, type StructuredData } from '../../codec/structured-data.js';
 import { EventFlag, type EventJson, type LogEvent } from '../../event/log-event.js';
+import type { StoredRow } from './record.js';
 
 /** The columns eventJson reads (a SELECT list). */
 export const EVENT_COLUMNS = 'seq, time, received, host, app, procid, msgid, facility, severity, source, transport, peer, raw, event';
 
-export interface EventRow {
-  seq: number;
-  time: number;
-  received: number;
-  host: string | null;
-  app: string | null;
-  procid: string | null;
-  msgid: string | null;
-  facility: number | null;
-  severity: number | null;
-  source: string | null;
-  transport: string | null;
-  peer: string | null;
-  raw: Buffer | null;
-  event: string;
-}
+/** A stored row without its hash: what eventJson reads. */
+export type EventRow = Omit<StoredRow, 'hash'>;
 
 /** True for a format 1 row (the whole EventJson in `event`). */
 export function isWholeEvent(event: string): boolean {
