@@ -176,28 +176,27 @@ export function writeEventJson(ev: LogEvent, w: ByteWriter): void {
     lastReceived = ev.receivedAt;
     receivedLen = receivedText.write(new Date(ev.receivedAt).toISOString(), 0, 'latin1');
   }
-  // A field not overridden (d) is read from the bytes: the getters' text, without the string.
-  const d = ev.d;
+  // A field still as received is copied from the bytes: the getters' text, without the string.
   const b = ev.buf;
   lit(w, K[0]!);
-  if (d?.timestamp !== undefined || ev.tsStart < 0 || ev.flags & EventFlag.TS_RFC3164 || !writeReceived(w, b, ev.tsStart, ev.tsEnd)) writeString(w, ev.timestamp);
+  if (!ev.asReceived('timestamp') || !writeReceived(w, b, ev.tsStart, ev.tsEnd)) writeString(w, ev.timestamp);
   lit(w, K[1]!); w.range(receivedText, 0, receivedLen);
   lit(w, K[2]!); writeNumber(w, ev.facility);
   lit(w, K[3]!); writeNumber(w, ev.severity);
   lit(w, K[4]!); writeNumber(w, ev.versionNumber);
   lit(w, K[5]!);
-  if (d?.hostname !== undefined || ev.hostStart < 0 || !writeReceived(w, b, ev.hostStart, ev.hostEnd)) writeString(w, ev.hostname);
+  if (!ev.asReceived('hostname') || !writeReceived(w, b, ev.hostStart, ev.hostEnd)) writeString(w, ev.hostname);
   lit(w, K[6]!);
-  if (d?.appname !== undefined || ev.appStart < 0 || !writeReceived(w, b, ev.appStart, ev.appEnd)) writeString(w, ev.appname);
+  if (!ev.asReceived('appname') || !writeReceived(w, b, ev.appStart, ev.appEnd)) writeString(w, ev.appname);
   lit(w, K[7]!);
-  if (d?.procid !== undefined || ev.pidStart < 0 || !writeReceived(w, b, ev.pidStart, ev.pidEnd)) writeString(w, ev.procid);
+  if (!ev.asReceived('procid') || !writeReceived(w, b, ev.pidStart, ev.pidEnd)) writeString(w, ev.procid);
   lit(w, K[8]!);
-  if (d?.msgid !== undefined || ev.msgidStart < 0 || !writeReceived(w, b, ev.msgidStart, ev.msgidEnd)) writeString(w, ev.msgid);
+  if (!ev.asReceived('msgid') || !writeReceived(w, b, ev.msgidStart, ev.msgidEnd)) writeString(w, ev.msgid);
   lit(w, K[9]!);
   const sd = ev.structuredData;
   if (sd === null) writeNull(w); else w.text(q(sd));
   lit(w, K[10]!);
-  if (d?.message !== undefined || ev.msgStart < 0 || ev.msgStart > ev.end || !writeReceived(w, b, ev.msgStart, ev.end)) writeString(w, ev.message);
+  if (!ev.asReceived('message') || !writeReceived(w, b, ev.msgStart, ev.end)) writeString(w, ev.message);
   lit(w, K[11]!); w.range(src, 0, src.length);
   lit(w, K[12]!);
   if (ev.flags & (EventFlag.TRUNCATED | EventFlag.INVALID_UTF8)) w.text(q(ev.toJSON().fields));

@@ -72,6 +72,9 @@ export interface EventJson {
 
 const EMPTY = Buffer.alloc(0);
 
+/** The fields whose received bytes an encoder may copy as they are (LogEvent.asReceived). */
+export type ReceivedField = 'timestamp' | 'hostname' | 'appname' | 'procid' | 'msgid' | 'structuredData' | 'message';
+
 export class LogEvent {
   // Raw bytes and header layout, written by the parser. Offsets are absolute into buf; -1 = absent.
   buf: Buffer = EMPTY;
@@ -258,6 +261,25 @@ export class LogEvent {
     return (this.cache().message = this.msgStart < 0 || this.msgStart > this.end ? null : this.buf.toString('utf8', this.msgStart, this.end));
   }
   set message(v: string | null) { this.dec().message = v; }
+
+  /**
+   * True when a field is still its received bytes, unchanged: not set since, present, and its
+   * getter's text is exactly those bytes (an RFC 3164 timestamp is converted, so it is not).
+   * Encoders then copy the bytes (timestamp buf[tsStart, tsEnd), message buf[msgStart, end),
+   * structured data buf[sdStart, sdEnd), ...) instead of making the string.
+   */
+  asReceived(field: ReceivedField): boolean {
+    const d = this.d;
+    switch (field) {
+      case 'timestamp': return (d === null || d.timestamp === undefined) && this.tsStart >= 0 && (this.flags & EventFlag.TS_RFC3164) === 0;
+      case 'hostname': return (d === null || d.hostname === undefined) && this.hostStart >= 0;
+      case 'appname': return (d === null || d.appname === undefined) && this.appStart >= 0;
+      case 'procid': return (d === null || d.procid === undefined) && this.pidStart >= 0;
+      case 'msgid': return (d === null || d.msgid === undefined) && this.msgidStart >= 0;
+      case 'structuredData': return (d === null || d.structuredData === undefined) && this.sdStart >= 0;
+      case 'message': return (d === null || d.message === undefined) && this.msgStart >= 0 && this.msgStart <= this.end;
+    }
+  }
 
   /** The received bytes of the whole message (empty for events built from values). */
   get rawBytes(): Buffer {

@@ -33,19 +33,11 @@ export function isWholeEvent(event: string): boolean {
  * (raw = ev.rawBytes), so no message string is made here.
  */
 export function compactEvent(ev: LogEvent): string {
-  const d = ev.d;
   const s = ev.source;
   const base = ev.start;
-  const hasRaw = ev.end > base;
-  let ts: string;
-  if (hasRaw && (d === null || d.timestamp === undefined) && ev.tsStart >= 0 && (ev.flags & EventFlag.TS_RFC3164) === 0) ts = `[${ev.tsStart - base},${ev.tsEnd - base}]`;
-  else ts = json(ev.timestamp);
-  let sd: string;
-  if (hasRaw && (d === null || d.structuredData === undefined)) sd = ev.sdStart < 0 ? 'null' : `[${ev.sdStart - base},${ev.sdEnd - base}]`;
-  else sd = json(ev.structuredData);
-  let msg: string;
-  if (hasRaw && (d === null || d.message === undefined)) msg = ev.msgStart < 0 || ev.msgStart > ev.end ? 'null' : `[${ev.msgStart - base},${ev.end - base}]`;
-  else msg = json(ev.message);
+  const ts = ev.asReceived('timestamp') ? `[${ev.tsStart - base},${ev.tsEnd - base}]` : json(ev.timestamp);
+  const sd = ev.asReceived('structuredData') ? `[${ev.sdStart - base},${ev.sdEnd - base}]` : json(ev.structuredData);
+  const msg = ev.asReceived('message') ? `[${ev.msgStart - base},${ev.end - base}]` : json(ev.message);
   let out = `[${json(ev.versionNumber)},${json(s.port)},${json(s.tlsPeer)},${ts},${sd},${msg}`;
   const fields = ev.flags & (EventFlag.TRUNCATED | EventFlag.INVALID_UTF8) ? ev.toJSON().fields : ev.fields;
   if (fields !== null) {

@@ -203,10 +203,9 @@ export class EmbeddedStore {
       ends.push(end);
       // The text index gets the message's bytes: copied from the received bytes when it was
       // not changed since (its UTF-8 decoding in the writer is then what ev.message gives).
-      const d = ev.d;
-      if (hasRaw && (d === null || d.message === undefined)) {
-        if (ev.msgStart < 0 || ev.msgStart > ev.end) w.u32(NO_MESSAGE);
-        else { w.u32(ev.end - ev.msgStart); w.bytes(ev.buf, ev.msgStart, ev.end); }
+      if (ev.asReceived('message')) {
+        w.u32(ev.end - ev.msgStart);
+        w.bytes(ev.buf, ev.msgStart, ev.end);
       } else {
         const msg = ev.message;
         if (msg === null) w.u32(NO_MESSAGE);
