@@ -9,7 +9,7 @@
 import type Database from 'better-sqlite3';
 import { COLUMNS, decodeRecord, type ColumnValue } from './record.js';
 import { openPartitionForWrite, partitionFile } from './schema.js';
-import { addBatch } from './rollup.js';
+import { RollupBatch } from './rollup.js';
 
 export interface WriteJob {
   day: string;
@@ -41,6 +41,7 @@ export class PartitionWriter {
   private readonly values: ColumnValue[] = new Array(ROWS_PER_INSERT * ROW_PARAMS).fill(null);
   private readonly texts: (number | string)[] = new Array(ROWS_PER_INSERT * 2).fill(null);
   private readonly row: ColumnValue[] = new Array(ROW_PARAMS).fill(null);
+  private readonly rollup = new RollupBatch();
 
   constructor(private readonly dir: string) {}
 
@@ -67,12 +68,13 @@ export class PartitionWriter {
     const insertMany = db.prepare(`INSERT INTO events (${cols}) VALUES ${rowValues(ROWS_PER_INSERT)}`);
     const insertText = db.prepare('INSERT INTO events_fts (rowid, message) VALUES (?, ?)');
     const insertTexts = db.prepare(`INSERT INTO events_fts (rowid, message) VALUES ${textValues(ROWS_PER_INSERT)}`);
-    const { values, texts, row } = this;
+    const { values, texts, row, rollup } = this;
     const write = db.transaction((job: WriteJob) => {
       const buf = job.buf;
       let p = 0;
       let rows = 0;
       let textRows = 0;
+      rollup.clear(); // a job that failed before its write left counts behind
       for (let i = 0; i < job.count; i++) {
         const len = buf.readUInt32LE(p);
         p += 4;
@@ -84,6 +86,7 @@ export class PartitionWriter {
         if (mlen !== NO_MESSAGE) { message = buf.toString('utf8', p, p + mlen); p += mlen; }
         const hlen = buf[p]!;
         row[COLUMNS.length] = hlen === 0 ? null : buf.subarray(p + 1, p + 1 + hlen);
+        rollup.add(row);
         p += 1 + hlen;
         const at = rows * ROW_PARAMS;
         for (let c = 0; c < ROW_PARAMS; c++) values[at + c] = row[c]!;
@@ -96,7 +99,7 @@ export class PartitionWriter {
       }
       for (let r = 0; r < rows; r++) insert.run(values.slice(r * ROW_PARAMS, (r + 1) * ROW_PARAMS));
       for (let r = 0; r < textRows; r++) insertText.run(texts[r * 2], texts[r * 2 + 1]);
-      addBatch(db, job);
+      rollup.write(db);
     });
     p = { db, write };
     this.open.set(day, p);

@@ -172,4 +172,3 @@ export function decodeRecord(buf: Buffer, pos: number, end: number, out: ColumnV
   if (p !== end) throw new Error(`record at ${pos}: ${end - p} bytes left over`);
 }
 
-export { TAG_NULL, TAG_NUMBER, TAG_TEXT, TAG_BLOB };

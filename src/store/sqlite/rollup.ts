@@ -10,7 +10,7 @@
 // a day is 7,200 hour rows where minutes alone would be 432,000. Keyed (field, slot, value), so
 // the minutes at a range's edges are a seek, not a pass over the field's day.
 //
-// addBatch runs inside the transaction that inserts the batch's rows (partition-writer.ts), so
+// RollupBatch.write runs inside the transaction that inserts the batch's rows (partition-writer.ts), so
 // the counts are exactly those of the committed rows, after kill -9 too. A partition written
 // before the rollup existed gets it built from its rows the first time it is opened for
 // writing (ensureRollup); until then readers find no table and count rows.
@@ -18,8 +18,7 @@
 import type Database from 'better-sqlite3';
 import type { FieldRef, Node, Query, Scalar } from '../query/ast.js';
 import { compileFilter } from './compile.js';
-import { COLUMNS, TAG_BLOB, TAG_NULL, TAG_NUMBER, TAG_TEXT } from './record.js';
-import type { WriteJob } from './partition-writer.js';
+import { COLUMNS } from './record.js';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
@@ -34,11 +33,6 @@ export const TOTAL = '';
 const TIME = COLUMNS.indexOf('time');
 /** Where each rolled-up field is in the record's column order. */
 const FIELD_COLUMNS = ROLLUP_FIELDS.map((f) => COLUMNS.indexOf(f));
-const LAST_COLUMN = Math.max(TIME, ...FIELD_COLUMNS);
-/** Columns read from the record (procid and msgid between them are skipped, not decoded). */
-const WANTED = COLUMNS.map((_, i) => i === TIME || FIELD_COLUMNS.includes(i));
-/** A job row without message (partition-writer.ts's job layout). */
-const NO_MESSAGE = 0xffffffff;
 
 const ddl = (table: string): string => `CREATE TABLE ${table} (
   field TEXT NOT NULL,
@@ -72,78 +66,68 @@ export function hasRollup(db: Database.Database): boolean {
 
 const upserts = new WeakMap<Database.Database, Database.Statement[]>();
 
-/** Counts one write job's rows into the rollup; call inside the transaction that inserts them. */
-export function addBatch(db: Database.Database, job: WriteJob): void {
-  // minute -> [total, then per field: value -> count]
-  const minutes = new Map<number, { n: number; values: Map<string | number, number>[] }>();
-  const cols: (string | number | null)[] = new Array(LAST_COLUMN + 1).fill(null);
-  const buf = job.buf;
-  let p = 0;
-  for (let i = 0; i < job.count; i++) {
-    const len = buf.readUInt32LE(p);
-    readLeading(buf, p + 4, cols);
-    p += 4 + len;
-    const mlen = buf.readUInt32LE(p);
-    p += 4 + (mlen === NO_MESSAGE ? 0 : mlen);
-    p += 1 + buf[p]!;
-    const minute = Math.floor((cols[TIME] as number) / MINUTE_MS);
-    let m = minutes.get(minute);
+type SlotCounts = { n: number; values: Map<string | number, number>[] };
+
+/**
+ * One write job's counts: the writer adds each row it decoded (add), then writes them inside
+ * the transaction that inserts the rows (write). Reused from job to job.
+ */
+export class RollupBatch {
+  private readonly minutes = new Map<number, SlotCounts>();
+
+  /** One row, its columns in record order (COLUMNS). */
+  add(row: readonly unknown[]): void {
+    const minute = Math.floor((row[TIME] as number) / MINUTE_MS);
+    let m = this.minutes.get(minute);
     if (m === undefined) {
       m = { n: 0, values: ROLLUP_FIELDS.map(() => new Map()) };
-      minutes.set(minute, m);
+      this.minutes.set(minute, m);
     }
     m.n++;
     for (let f = 0; f < FIELD_COLUMNS.length; f++) {
-      const v = cols[FIELD_COLUMNS[f]!]!;
+      const v = row[FIELD_COLUMNS[f]!] as string | number | null;
       if (v === null) continue;
       const counts = m.values[f]!;
       counts.set(v, (counts.get(v) ?? 0) + 1);
     }
   }
-  let stmts = upserts.get(db);
-  if (stmts === undefined) {
-    stmts = LEVELS.map((l) => db.prepare(`INSERT INTO ${l.table} (field, value, slot, n) VALUES (?, ?, ?, ?) ON CONFLICT (field, slot, value) DO UPDATE SET n = n + excluded.n`));
-    upserts.set(db, stmts);
+
+  clear(): void {
+    this.minutes.clear();
   }
-  const [hourly, perMinute] = stmts as [Database.Statement, Database.Statement];
-  // The hours' counts are the sums of their minutes'.
-  const hours = new Map<number, { n: number; values: Map<string | number, number>[] }>();
-  for (const [minute, m] of minutes) {
-    perMinute.run(TOTAL, '', minute, m.n);
-    const hour = Math.floor((minute * MINUTE_MS) / HOUR_MS);
-    let h = hours.get(hour);
-    if (h === undefined) {
-      h = { n: 0, values: ROLLUP_FIELDS.map(() => new Map()) };
-      hours.set(hour, h);
+
+  /** Upserts the counts added since the last write; call inside the rows' transaction. */
+  write(db: Database.Database): void {
+    let stmts = upserts.get(db);
+    if (stmts === undefined) {
+      stmts = LEVELS.map((l) => db.prepare(`INSERT INTO ${l.table} (field, value, slot, n) VALUES (?, ?, ?, ?) ON CONFLICT (field, slot, value) DO UPDATE SET n = n + excluded.n`));
+      upserts.set(db, stmts);
     }
-    h.n += m.n;
-    for (let f = 0; f < ROLLUP_FIELDS.length; f++) {
-      const into = h.values[f]!;
-      for (const [v, n] of m.values[f]!) {
-        perMinute.run(ROLLUP_FIELDS[f], v, minute, n);
-        into.set(v, (into.get(v) ?? 0) + n);
+    const [hourly, perMinute] = stmts as [Database.Statement, Database.Statement];
+    // The hours' counts are the sums of their minutes'.
+    const hours = new Map<number, SlotCounts>();
+    for (const [minute, m] of this.minutes) {
+      perMinute.run(TOTAL, '', minute, m.n);
+      const hour = Math.floor((minute * MINUTE_MS) / HOUR_MS);
+      let h = hours.get(hour);
+      if (h === undefined) {
+        h = { n: 0, values: ROLLUP_FIELDS.map(() => new Map()) };
+        hours.set(hour, h);
+      }
+      h.n += m.n;
+      for (let f = 0; f < ROLLUP_FIELDS.length; f++) {
+        const into = h.values[f]!;
+        for (const [v, n] of m.values[f]!) {
+          perMinute.run(ROLLUP_FIELDS[f], v, minute, n);
+          into.set(v, (into.get(v) ?? 0) + n);
+        }
       }
     }
-  }
-  for (const [hour, h] of hours) {
-    hourly.run(TOTAL, '', hour, h.n);
-    for (let f = 0; f < ROLLUP_FIELDS.length; f++) for (const [v, n] of h.values[f]!) hourly.run(ROLLUP_FIELDS[f], v, hour, n);
-  }
-}
-
-/** The record's columns up to the last rolled-up one (the rest, raw and event, is not read). */
-function readLeading(buf: Buffer, pos: number, out: (string | number | null)[]): void {
-  let p = pos + 4;
-  for (let i = 0; i <= LAST_COLUMN; i++) {
-    const tag = buf[p]!;
-    if (tag === TAG_NULL) { out[i] = null; p += 1; }
-    else if (tag === TAG_NUMBER) { out[i] = buf.readDoubleBE(p + 1); p += 9; }
-    else if (tag === TAG_TEXT || tag === TAG_BLOB) {
-      const n = buf.readUInt32BE(p + 1);
-      // No keyed column holds a blob (the record writer gives them text or numbers).
-      out[i] = tag === TAG_TEXT && WANTED[i] ? buf.toString('utf8', p + 5, p + 5 + n) : null;
-      p += 5 + n;
-    } else throw new Error(`record at ${pos}: bad tag ${tag} for ${COLUMNS[i]}`);
+    for (const [hour, h] of hours) {
+      hourly.run(TOTAL, '', hour, h.n);
+      for (let f = 0; f < ROLLUP_FIELDS.length; f++) for (const [v, n] of h.values[f]!) hourly.run(ROLLUP_FIELDS[f], v, hour, n);
+    }
+    this.minutes.clear();
   }
 }
 
