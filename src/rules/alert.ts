@@ -3,6 +3,7 @@
 // DESIGN.md: message = the rule's title, severity from its level, fields.rule (id, title,
 // level, tags, author), the group-by values, the count, first and last time.
 
+import { eventTimeMs } from '../codec/encode/common.js';
 import { LogEvent, type EventSource } from '../event/log-event.js';
 
 /** Sigma levels to syslog severities. */
@@ -65,11 +66,4 @@ export function makeAlert(source: EventSource, rule: RuleInfo, d: AlertDetails):
 }
 
 /** The time an event happened: its timestamp, else when it was received. */
-export function eventTime(ev: LogEvent): number {
-  const ts = ev.timestamp;
-  if (ts !== null) {
-    const t = Date.parse(ts);
-    if (Number.isFinite(t)) return t;
-  }
-  return ev.receivedAt;
-}
+export const eventTime: (ev: LogEvent) => number = eventTimeMs;

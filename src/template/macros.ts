@@ -2,7 +2,7 @@
 
 import type { ByteWriter } from '../codec/byte-writer.js';
 import { datePartsOf, isoLocal, type DateParts } from '../codec/timestamp.js';
-import { EventFlag, type LogEvent } from '../event/log-event.js';
+import type { LogEvent } from '../event/log-event.js';
 import { facilityName, severityName } from '../event/syslog-names.js';
 
 export interface Macro {
@@ -31,7 +31,7 @@ function rawField(key: 'hostname' | 'appname' | 'procid' | 'msgid', startKey: ke
 const host: Macro = {
   text: (ev) => ev.hostOrPeer,
   write: (ev, w) => {
-    if (ev.hostStart >= 0 && (ev.d === null || ev.d.hostname === undefined)) w.range(ev.buf, ev.hostStart, ev.hostEnd);
+    if (ev.asReceived('hostname')) w.range(ev.buf, ev.hostStart, ev.hostEnd);
     else w.text(ev.hostOrPeer);
   },
 };
@@ -53,7 +53,7 @@ const isodate: Macro = {
   text: isoDate,
   write: (ev, w) => {
     // An RFC 5424 stamp is already ISO 8601: copy it as received.
-    if (ev.tsStart >= 0 && (ev.flags & EventFlag.TS_RFC3164) === 0 && (ev.d === null || ev.d.timestamp === undefined)) {
+    if (ev.asReceived('timestamp')) {
       w.range(ev.buf, ev.tsStart, ev.tsEnd);
     } else w.text(isoDate(ev));
   },

@@ -161,8 +161,7 @@ export function writePri(ev: LogEvent, w: ByteWriter, opts: EncodeOptions): void
 /** The event's time in ms: its timestamp if it parses, else the time it was received. */
 export function eventTimeMs(ev: LogEvent): number {
   // A received RFC 5424 stamp is read from its bytes: no string, no Date.parse.
-  if (ev.tsStart >= 0 && (ev.flags & EventFlag.TS_RFC3164) === 0 && (ev.d === null || ev.d.timestamp === undefined) &&
-    isRfc5424Timestamp(ev.buf, ev.tsStart, ev.tsEnd)) return rfc5424TimestampMs(ev.buf, ev.tsStart, ev.tsEnd);
+  if (ev.asReceived('timestamp') && isRfc5424Timestamp(ev.buf, ev.tsStart, ev.tsEnd)) return rfc5424TimestampMs(ev.buf, ev.tsStart, ev.tsEnd);
   const ts = ev.timestamp;
   if (ts !== null) {
     const t = Date.parse(ts);
@@ -248,8 +247,7 @@ export function toRfc5424Timestamp(ts: string): string | null {
 
 /** TIMESTAMP: the received RFC 5424 stamp as bytes, the event's ISO stamp, or the receive time (UTC, ms). */
 export function write5424Timestamp(ev: LogEvent, w: ByteWriter): void {
-  if (ev.tsStart >= 0 && (ev.flags & EventFlag.TS_RFC3164) === 0 && (ev.d === null || ev.d.timestamp === undefined) &&
-    isRfc5424Timestamp(ev.buf, ev.tsStart, ev.tsEnd)) {
+  if (ev.asReceived('timestamp') && isRfc5424Timestamp(ev.buf, ev.tsStart, ev.tsEnd)) {
     w.range(ev.buf, ev.tsStart, ev.tsEnd);
     return;
   }

@@ -18,7 +18,8 @@ import type { DestinationKind } from '../index.js';
 import type { Destination, DestinationContext, SendResult } from '../types.js';
 import { postgresDestinationInfo, type PostgresDestinationConfig } from './config.js';
 import { copyText } from './copy.js';
-import { eventTimeMs, writeCopyRow } from './rows.js';
+import { eventTimeMs } from '../../codec/encode/common.js';
+import { writeCopyRow } from './rows.js';
 import { copyColumns, DAY_MS, dropPartitionsBefore, ensureParent, ensurePartitions, eventsTable, type StoreTables } from './schema.js';
 
 export { postgresDestinationSchema, type PostgresDestinationConfig } from './config.js';

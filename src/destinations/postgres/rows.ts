@@ -5,16 +5,6 @@ import { EventFlag, type LogEvent } from '../../event/log-event.js';
 import { messageTsvector } from '../../store/postgres/words.js';
 import type { StoreTables } from './schema.js';
 
-/** The event's time for ranges and partitions: its timestamp, else its receive time. */
-export function eventTimeMs(e: LogEvent): number {
-  const ts = e.timestamp;
-  if (ts !== null) {
-    const ms = Date.parse(ts);
-    if (Number.isFinite(ms)) return ms;
-  }
-  return e.receivedAt;
-}
-
 /** PostgreSQL text cannot hold NUL; the raw bytes keep the original. */
 function noNul(s: string): string {
   return s.includes('\0') ? s.replace(/\0/g, '\uFFFD') : s;

@@ -45,12 +45,11 @@ export class EvalContext {
     const raw = this.rawMessage[slot];
     if (raw !== undefined && raw !== null && !sc.needsLower) {
       const ev = this.ev;
-      const d = ev.d;
       if (raw === 'message') {
-        if ((d === null || d.message === undefined) && ev.msgStart >= 0 && ev.msgStart <= ev.end) { sc.scanBytes(ev.buf, ev.msgStart, ev.end, this.found, this.gen, list); return; }
+        if (ev.asReceived('message')) { sc.scanBytes(ev.buf, ev.msgStart, ev.end, this.found, this.gen, list); return; }
       } else if (raw === 'hostname') {
-        if ((d === null || d.hostname === undefined) && ev.hostStart >= 0) { sc.scanBytes(ev.buf, ev.hostStart, ev.hostEnd, this.found, this.gen, list); return; }
-      } else if ((d === null || d.appname === undefined) && ev.appStart >= 0) { sc.scanBytes(ev.buf, ev.appStart, ev.appEnd, this.found, this.gen, list); return; }
+        if (ev.asReceived('hostname')) { sc.scanBytes(ev.buf, ev.hostStart, ev.hostEnd, this.found, this.gen, list); return; }
+      } else if (ev.asReceived('appname')) { sc.scanBytes(ev.buf, ev.appStart, ev.appEnd, this.found, this.gen, list); return; }
     }
     const t = this.text(slot);
     if (t !== null) sc.scan(t, this.found, this.gen, list, sc.needsLower ? this.lower(slot) : null);

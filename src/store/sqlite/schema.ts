@@ -9,6 +9,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { eventTimeMs } from '../../codec/encode/common.js';
+import type { LogEvent } from '../../event/log-event.js';
 import { ensureRollup } from './rollup.js';
 import { SluiceError } from '../../errors.js';
 
@@ -33,10 +35,9 @@ export interface PartitionInfo {
 }
 
 /** The event time used for ranges and partitions: the timestamp when it parses, else receive time. */
-export function eventTime(timestamp: string | null, received: number): number {
-  if (timestamp === null) return received;
-  const t = Date.parse(timestamp);
-  return t >= MIN_TIME && t <= MAX_TIME ? t : received;
+export function eventTime(ev: LogEvent): number {
+  const t = eventTimeMs(ev);
+  return t >= MIN_TIME && t <= MAX_TIME ? t : ev.receivedAt;
 }
 
 export function dayOf(time: number): string {

@@ -347,7 +347,7 @@ function groupByDay(events: LogEvent[]): Group[] {
   let last: Group | null = null;
   let lastStart = NaN;
   for (const ev of events) {
-    const time = eventTime(ev.timestamp, ev.receivedAt);
+    const time = eventTime(ev);
     // Same day as the previous event: no date formatting.
     if (last !== null && time >= lastStart && time < lastStart + DAY_MS) { last.events.push(ev); last.times.push(time); continue; }
     const day = dayOf(time);
