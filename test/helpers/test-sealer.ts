@@ -7,7 +7,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Checkpoint, CheckpointReason, Sealer, SealOptions, SealRecord } from '../../src/store/seal/types.js';
+import type { Checkpoint, CheckpointReason, SealChunk, Sealer, SealOptions, SealRecord } from '../../src/store/seal/types.js';
 
 export class TestSealer implements Sealer {
   size = 0;
@@ -40,6 +40,12 @@ export class TestSealer implements Sealer {
     this.appended += records.length;
     if (records.length && this.firstUnsealedAt === null) this.firstUnsealedAt = this.now();
     return out;
+  }
+
+  appendChunk(c: SealChunk): void {
+    const records: SealRecord[] = [];
+    for (let i = 0; i < c.count; i++) records.push({ seq: c.firstSeq + i, bytes: c.buf.subarray(c.starts[i], c.ends[i]) });
+    this.append(records).forEach((h, i) => h.copy(c.buf, c.hashAt[i]));
   }
 
   private get sealedSize(): number {

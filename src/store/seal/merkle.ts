@@ -6,6 +6,8 @@
 // leaf = SHA-256(0x00 ‖ record), node = SHA-256(0x01 ‖ left ‖ right), empty = SHA-256("").
 
 import crypto, { createHash } from 'node:crypto';
+import { sealAddon } from './seal-addon.js';
+import type { SealChunk } from './types.js';
 
 // One-shot hashing over a reused scratch buffer: the store hashes every event twice (leaf and,
 // amortized, one node), and createHash's object per call costs more than SHA-256 itself.
@@ -79,6 +81,24 @@ export class CompactRange {
     for (let s = this.n; s % 2 === 1; s = Math.floor(s / 2)) h = nodeHash(this.hashes.pop()!, h);
     this.hashes.push(h);
     this.n++;
+  }
+
+  /** Appends a chunk's records as leaves firstSeq, firstSeq + 1, …, writing each leaf into the chunk's buffer. */
+  appendChunk(c: SealChunk): void {
+    const addon = sealAddon();
+    if (addon !== null) {
+      const f = addon.seal(c.buf, c.starts, c.ends, c.hashAt, c.count, c.firstSeq, Buffer.concat(this.hashes), this.n);
+      const hashes: Buffer[] = new Array(f.length / 32);
+      for (let i = 0; i < hashes.length; i++) hashes[i] = f.subarray(i * 32, i * 32 + 32);
+      this.hashes = hashes;
+      this.n += c.count;
+      return;
+    }
+    for (let i = 0; i < c.count; i++) {
+      const h = leafHash(c.firstSeq + i, c.buf.subarray(c.starts[i], c.ends[i]));
+      h.copy(c.buf, c.hashAt[i]);
+      this.append(h);
+    }
   }
 
   root(): Buffer {

@@ -15,7 +15,7 @@ import {
   type SealKey,
 } from './keys.js';
 import { CompactRange, leafHash } from './merkle.js';
-import type { Checkpoint, CheckpointReason, SealOptions, SealRecord, Sealer } from './types.js';
+import type { Checkpoint, CheckpointReason, SealOptions, SealChunk, SealRecord, Sealer } from './types.js';
 
 export const CHECKPOINT_FILE = 'checkpoints.ndjson';
 
@@ -89,6 +89,15 @@ export class FileSealer implements Sealer {
     }
     if (records.length > 0 && this.firstUnsealedAt === null) this.firstUnsealedAt = this.now();
     return out;
+  }
+
+  appendChunk(chunk: SealChunk): void {
+    this.assertOpen();
+    if (chunk.firstSeq !== this.tree.size + 1) {
+      throw new SluiceError('SLUICE_ERR_SEAL_STATE', `sealer expected seq ${this.tree.size + 1}, got ${chunk.firstSeq}: the store must append gap-free, in order`);
+    }
+    this.tree.appendChunk(chunk);
+    if (chunk.count > 0 && this.firstUnsealedAt === null) this.firstUnsealedAt = this.now();
   }
 
   /** The tree as it is now, to return to if the commit of what is appended next fails. */

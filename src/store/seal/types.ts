@@ -11,6 +11,18 @@ export interface SealRecord {
   bytes: Buffer;
 }
 
+/** Records lying in one buffer, sealed in one call; leaf hash i goes to buf[hashAt[i]] (32 bytes). */
+export interface SealChunk {
+  buf: Buffer;
+  /** Record i is buf[starts[i], ends[i]). */
+  starts: Uint32Array;
+  ends: Uint32Array;
+  hashAt: Uint32Array;
+  count: number;
+  /** The seq of record 0; the others follow gap-free. */
+  firstSeq: number;
+}
+
 export type CheckpointReason = 'count' | 'interval' | 'heartbeat' | 'partition' | 'stop' | 'start' | 'rotate';
 
 export interface Checkpoint {
@@ -58,6 +70,8 @@ export interface Sealer {
    * and returns their leaf hashes; the store keeps each hash with its row.
    */
   append(records: SealRecord[]): Buffer[];
+  /** The same for records lying in one buffer: the store's write path (no object per record). */
+  appendChunk(chunk: SealChunk): void;
   /** The reason a checkpoint is due now, or null. */
   due(): CheckpointReason | null;
   /** Signs and durably writes a checkpoint over everything appended so far. */

@@ -68,6 +68,8 @@ export class EmbeddedStore {
   private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   private requestId = 0;
   private readonly writer = new RecordWriter(1 << 20);
+  /** Where each record of the chunk being encoded starts and ends, and where its leaf hash goes. */
+  private readonly offsets = { starts: new Uint32Array(CHUNK_EVENTS), ends: new Uint32Array(CHUNK_EVENTS), hashAt: new Uint32Array(CHUNK_EVENTS) };
   private closed = false;
 
   private constructor(readonly dir: string, private readonly opts: EmbeddedStoreOptions, sealer: Sealer, lastSeq: number) {
@@ -168,9 +170,8 @@ export class EmbeddedStore {
   private encode(day: string, events: LogEvent[], times: number[], from: number, to: number): WriteJob {
     const w = this.writer;
     w.pos = 0;
-    const starts: number[] = [];
-    const ends: number[] = [];
-    const hashAt: number[] = [];
+    const { starts, ends, hashAt } = this.offsets;
+    let n = 0;
     for (let k = from; k < to; k++) {
       const ev = events[k]!;
       const seq = this.nextSeq++;
@@ -199,8 +200,8 @@ export class EmbeddedStore {
       w.text(compactEvent(ev));
       const end = w.pos;
       w.buf.writeUInt32LE(end - start, lenAt);
-      starts.push(start);
-      ends.push(end);
+      starts[n] = start;
+      ends[n] = end;
       // The text index gets the message's bytes: copied from the received bytes when it was
       // not changed since (its UTF-8 decoding in the writer is then what ev.message gives).
       if (ev.asReceived('message')) {
@@ -220,22 +221,12 @@ export class EmbeddedStore {
       }
       w.ensure(1 + HASH_BYTES);
       w.buf[w.pos] = HASH_BYTES;
-      hashAt.push(w.pos + 1);
+      hashAt[n++] = w.pos + 1;
       w.pos += 1 + HASH_BYTES;
     }
-    const buf = w.buf;
-    const records: SealRecord[] = new Array(starts.length);
-    const first = this.nextSeq - (to - from);
-    for (let i = 0; i < starts.length; i++) records[i] = { seq: first + i, bytes: buf.subarray(starts[i], ends[i]) };
-    const hashes = this.sealer.append(records);
-    if (hashes.length !== records.length) throw new SluiceError('SLUICE_ERR_STORE', `sealer returned ${hashes.length} hashes for ${records.length} records`);
-    for (let i = 0; i < hashes.length; i++) {
-      const h = hashes[i]!;
-      if (h.length !== HASH_BYTES) throw new SluiceError('SLUICE_ERR_STORE', `sealer returned a ${h.length}-byte leaf hash (expected ${HASH_BYTES})`);
-      h.copy(buf, hashAt[i]!);
-    }
+    this.sealer.appendChunk({ buf: w.buf, starts, ends, hashAt, count: n, firstSeq: this.nextSeq - n });
     // A copy: the writer is reused, and the copy's memory moves to the writer thread.
-    return { day, buf: Buffer.from(buf.subarray(0, w.pos)), count: to - from };
+    return { day, buf: Buffer.from(w.buf.subarray(0, w.pos)), count: to - from };
   }
 
   private commit(job: WriteJob): Promise<void> {
