@@ -7,7 +7,7 @@
 // message length (0xffffffff = null), the message as UTF-8, u8 hash length, the hash.
 
 import type Database from 'better-sqlite3';
-import { COLUMNS, decodeRecord, type ColumnValue } from './record.js';
+import { COLUMNS, RowDecoder, type ColumnValue } from './record.js';
 import { openPartitionForWrite, partitionFile } from './schema.js';
 import { RollupBatch } from './rollup.js';
 
@@ -42,6 +42,7 @@ export class PartitionWriter {
   private readonly texts: (number | string)[] = new Array(ROWS_PER_INSERT * 2).fill(null);
   private readonly row: ColumnValue[] = new Array(ROW_PARAMS).fill(null);
   private readonly rollup = new RollupBatch();
+  private readonly decoder = new RowDecoder();
 
   constructor(private readonly dir: string) {}
 
@@ -68,7 +69,7 @@ export class PartitionWriter {
     const insertMany = db.prepare(`INSERT INTO events (${cols}) VALUES ${rowValues(ROWS_PER_INSERT)}`);
     const insertText = db.prepare('INSERT INTO events_fts (rowid, message) VALUES (?, ?)');
     const insertTexts = db.prepare(`INSERT INTO events_fts (rowid, message) VALUES ${textValues(ROWS_PER_INSERT)}`);
-    const { values, texts, row, rollup } = this;
+    const { values, texts, row, rollup, decoder } = this;
     const write = db.transaction((job: WriteJob) => {
       const buf = job.buf;
       let p = 0;
@@ -78,7 +79,7 @@ export class PartitionWriter {
       for (let i = 0; i < job.count; i++) {
         const len = buf.readUInt32LE(p);
         p += 4;
-        decodeRecord(buf, p, p + len, row);
+        decoder.decode(buf, p, p + len, row);
         p += len;
         const mlen = buf.readUInt32LE(p);
         p += 4;

@@ -156,8 +156,42 @@ function numberOrNull(w: RecordWriter, v: number | null): void {
   else w.number(v);
 }
 
+/** Texts up to this many bytes are compared with the previous row's before a new string is made. */
+const REUSE_MAX = 64;
+
+/**
+ * decodeRecord for the rows of one buffer in turn: a text column whose bytes equal the previous
+ * row's (host, app, source, transport, peer: the same for long runs of a batch) gets the
+ * previous string back instead of a new one, which saves the UTF-8 decode and the garbage.
+ */
+export class RowDecoder {
+  private buf: Buffer | null = null;
+  /** Per column: where the previous row's text bytes lie in buf, and its string. */
+  private readonly at = new Int32Array(COLUMNS.length);
+  private readonly len = new Int32Array(COLUMNS.length).fill(-1);
+  private readonly text: (string | null)[] = new Array(COLUMNS.length).fill(null);
+
+  decode(buf: Buffer, pos: number, end: number, out: ColumnValue[]): void {
+    if (buf !== this.buf) { this.buf = buf; this.len.fill(-1); }
+    decodeRecord(buf, pos, end, out, this);
+  }
+
+  /** The text of buf[from, from + n) for column i. */
+  textOf(buf: Buffer, i: number, from: number, n: number): string {
+    if (n <= REUSE_MAX && this.len[i] === n) {
+      const prev = this.at[i]!;
+      let k = 0;
+      while (k < n && buf[prev + k] === buf[from + k]) k++;
+      if (k === n) { this.at[i] = from; return this.text[i]!; }
+    }
+    const t = buf.toString('utf8', from, from + n);
+    if (n <= REUSE_MAX) { this.at[i] = from; this.len[i] = n; this.text[i] = t; }
+    return t;
+  }
+}
+
 /** Decodes the 14 column values of record bytes at [pos, end); throws on malformed input. */
-export function decodeRecord(buf: Buffer, pos: number, end: number, out: ColumnValue[]): void {
+export function decodeRecord(buf: Buffer, pos: number, end: number, out: ColumnValue[], texts: RowDecoder | null = null): void {
   const magic = buf.readUInt32BE(pos);
   if (magic !== MAGIC_2 && magic !== MAGIC_1) throw new Error(`record at ${pos}: bad magic`);
   let p = pos + 4;
@@ -165,7 +199,12 @@ export function decodeRecord(buf: Buffer, pos: number, end: number, out: ColumnV
     const tag = buf[p]!;
     if (tag === TAG_NULL) { out[i] = null; p += 1; }
     else if (tag === TAG_NUMBER) { out[i] = buf.readDoubleBE(p + 1); p += 9; }
-    else if (tag === TAG_TEXT) { const n = buf.readUInt32BE(p + 1); out[i] = buf.toString('utf8', p + 5, p + 5 + n); p += 5 + n; }
+    else if (tag === TAG_TEXT) {
+      const n = buf.readUInt32BE(p + 1);
+      if (p + 5 + n > end) throw new Error(`record at ${pos}: ${COLUMNS[i]} runs past the record`);
+      out[i] = texts === null ? buf.toString('utf8', p + 5, p + 5 + n) : texts.textOf(buf, i, p + 5, n);
+      p += 5 + n;
+    }
     else if (tag === TAG_BLOB) { const n = buf.readUInt32BE(p + 1); out[i] = buf.subarray(p + 5, p + 5 + n); p += 5 + n; }
     else throw new Error(`record at ${pos}: bad tag ${tag} for ${COLUMNS[i]}`);
   }
