@@ -65,8 +65,12 @@ export class PartitionWriter {
     }
     const db = openPartitionForWrite(partitionFile(this.dir, day));
     const cols = `${COLUMNS.join(', ')}, hash`;
-    const insert = db.prepare(`INSERT INTO events (${cols}) VALUES ${rowValues(1)}`);
-    const insertMany = db.prepare(`INSERT INTO events (${cols}) VALUES ${rowValues(ROWS_PER_INSERT)}`);
+    // OR FAIL: a multi-row INSERT that may abort half way needs a statement journal (a copy of
+    // every page it touches, to undo just that statement); FAIL keeps the rows before the
+    // failing one, and the transaction around the job rolls them all back anyway. Writer CPU
+    // −0.3 to −0.8 µs per event (3 interleaved pairs).
+    const insert = db.prepare(`INSERT OR FAIL INTO events (${cols}) VALUES ${rowValues(1)}`);
+    const insertMany = db.prepare(`INSERT OR FAIL INTO events (${cols}) VALUES ${rowValues(ROWS_PER_INSERT)}`);
     const insertText = db.prepare('INSERT INTO events_fts (rowid, message) VALUES (?, ?)');
     const insertTexts = db.prepare(`INSERT INTO events_fts (rowid, message) VALUES ${textValues(ROWS_PER_INSERT)}`);
     const { values, texts, row, rollup, decoder } = this;
