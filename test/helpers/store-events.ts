@@ -6,8 +6,8 @@ import { LogEvent, type EventSource } from '../../src/event/log-event.js';
 export const TEST_SOURCE: EventSource = { name: 'net', transport: 'tcp', address: '127.0.0.1', port: 40000, tlsPeer: null };
 
 /** One RFC 5424 message parsed as a TCP source would. */
-export function parsed(line: string, receivedAt = Date.now(), source: EventSource = TEST_SOURCE): LogEvent {
-  const buf = Buffer.from(line, 'utf8');
+export function parsed(line: string | Buffer, receivedAt = Date.now(), source: EventSource = TEST_SOURCE): LogEvent {
+  const buf = typeof line === 'string' ? Buffer.from(line, 'utf8') : line;
   const ev = new LogEvent(source, receivedAt);
   parseSyslog(ev, buf, 0, buf.length, 'auto');
   return ev;

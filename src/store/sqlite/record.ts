@@ -98,6 +98,28 @@ export class RecordWriter {
     this.pos = at + 5 + n;
   }
 
+  /**
+   * b[from, to) as a text value when every byte is ASCII (the bytes are then exactly the
+   * string's UTF-8, so the record is what text(b.toString()) writes); false, writing nothing,
+   * otherwise (invalid UTF-8 would decode to U+FFFD, which is other bytes).
+   */
+  asciiText(b: Buffer, from: number, to: number): boolean {
+    const n = to - from;
+    this.ensure(5 + n);
+    const out = this.buf;
+    const at = this.pos;
+    // A byte loop: header fields are a few bytes, shorter than a call into Buffer.copy costs.
+    for (let i = 0; i < n; i++) {
+      const c = b[from + i]!;
+      if (c > 0x7f) return false;
+      out[at + 5 + i] = c;
+    }
+    out[at] = TAG_TEXT;
+    out.writeUInt32BE(n, at + 1);
+    this.pos = at + 5 + n;
+    return true;
+  }
+
   /** b[from, to) as a blob (the whole of b without from/to). */
   blob(b: Buffer | null, from = 0, to = b?.length ?? 0): void {
     if (b === null) { this.null(); return; }

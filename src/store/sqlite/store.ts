@@ -73,6 +73,8 @@ export class EmbeddedStore {
   private requestId = 0;
   private readonly writer = new RecordWriter(1 << 20);
   /** Where each record of the chunk being encoded starts and ends, and where its leaf hash goes. */
+  private lastSource: LogEvent['source'] | null = null;
+  private lastSourceBytes: Buffer = Buffer.alloc(0);
   private readonly offsets = { starts: new Uint32Array(CHUNK_EVENTS), ends: new Uint32Array(CHUNK_EVENTS), hashAt: new Uint32Array(CHUNK_EVENTS) };
   private closed = false;
 
@@ -188,17 +190,16 @@ export class EmbeddedStore {
       w.number(seq);
       w.number(times[k]!);
       w.number(received);
-      w.text(ev.hostname);
-      w.text(ev.appname);
-      w.text(ev.procid);
-      w.text(ev.msgid);
+      // Header fields still as received and ASCII are copied as bytes: no string, no cache entry.
+      if (!(ev.asReceived('hostname') && w.asciiText(ev.buf, ev.hostStart, ev.hostEnd))) w.text(ev.hostname);
+      if (!(ev.asReceived('appname') && w.asciiText(ev.buf, ev.appStart, ev.appEnd))) w.text(ev.appname);
+      if (!(ev.asReceived('procid') && w.asciiText(ev.buf, ev.pidStart, ev.pidEnd))) w.text(ev.procid);
+      if (!(ev.asReceived('msgid') && w.asciiText(ev.buf, ev.msgidStart, ev.msgidEnd))) w.text(ev.msgid);
       const facility = ev.facility;
       const severity = ev.severity;
       if (facility === null) w.null(); else w.number(facility);
       if (severity === null) w.null(); else w.number(severity);
-      w.text(src.name);
-      w.text(src.transport);
-      w.text(src.address);
+      w.bytes(this.sourceColumns(src));
       const hasRaw = ev.end > ev.start;
       if (hasRaw) w.blob(ev.buf, ev.start, ev.end); else w.null();
       w.text(compactEvent(ev));
@@ -231,6 +232,19 @@ export class EmbeddedStore {
     this.sealer.appendChunk({ buf: w.buf, starts, ends, hashAt, count: n, firstSeq: this.nextSeq - n });
     // A copy: the writer is reused, and the copy's memory moves to the writer thread.
     return { day, buf: Buffer.from(w.buf.subarray(0, w.pos)), count: to - from };
+  }
+
+  /** The source, transport and peer columns of a source, encoded once per source object (one per connection). */
+  private sourceColumns(src: LogEvent['source']): Buffer {
+    if (src !== this.lastSource) {
+      const w = new RecordWriter(256);
+      w.text(src.name);
+      w.text(src.transport);
+      w.text(src.address);
+      this.lastSource = src;
+      this.lastSourceBytes = w.buf.subarray(0, w.pos);
+    }
+    return this.lastSourceBytes;
   }
 
   private commit(job: WriteJob): Promise<void> {

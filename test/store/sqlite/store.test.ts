@@ -157,3 +157,23 @@ test('an empty batch writes nothing; events without message or raw bytes are sto
   assert.equal(r.time, T0);
   assert.deepEqual(eventJson(r).fields, { a: 1 });
 });
+
+test('header fields copied as bytes (ASCII), decoded (UTF-8) or replaced (invalid UTF-8) give the record bytes verify recomputes', async () => {
+  const dir = tempDir('store-header-bytes');
+  const store = await open(dir);
+  const lines = [
+    Buffer.from(rfc5424({ time: T0, host: 'web-01', app: 'nginx', procid: '42', msgid: 'ID7', msg: 'ascii' })),
+    Buffer.from(rfc5424({ time: T0 + 1, host: 'hôte-ü', app: 'démon', procid: 'p€', msgid: 'ñ', msg: 'utf-8' })),
+    // 0xff and a lone continuation byte: not UTF-8, read as U+FFFD.
+    Buffer.concat([Buffer.from('<134>1 2026-11-28T12:00:00.002Z web'), Buffer.from([0xff, 0x80]), Buffer.from(' app'), Buffer.from([0xc3]), Buffer.from(' - - - bad bytes')]),
+  ];
+  await store.write(lines.map((l) => parsed(l, T0)));
+  await store.close();
+  const stored = rows(listPartitions(dir)[0]!.file);
+  assert.deepEqual(stored.map((r) => [r.host, r.app, r.procid, r.msgid]), [
+    ['web-01', 'nginx', '42', 'ID7'],
+    ['hôte-ü', 'démon', 'p€', 'ñ'],
+    ['web\ufffd\ufffd', 'app\ufffd', null, null],
+  ]);
+  for (const r of stored) assert.deepEqual(r.hash, leaf(recordBytes(r)), `seq ${r.seq}: the stored hash is the leaf of the row as stored`);
+});
