@@ -94,14 +94,15 @@ log:
     console.log(`  committed: ${Math.round(total / ms * 1000).toLocaleString('en')} events/s (load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores)`);
     // CPU time does not depend on what else runs on the machine; wall-clock rates do.
     const perEvent = (cpu / total) * 1e6;
-    console.log(`  daemon CPU: ${perEvent.toFixed(1)} µs per event over all its threads (main: parse + records + leaf hashes; writer: SQLite)`);
-    // The main thread is the pid; the busiest other thread is the store's writer; the rest is
-    // GC helpers and libuv (threads that ended are in the total only).
+    console.log(`  daemon CPU: ${perEvent.toFixed(1)} µs per event over all its threads (main: parse + records + leaf hashes; rows writer and text index: SQLite)`);
+    // The main thread is the pid; the two busiest other threads are the store's rows writer and
+    // its text index; the rest is GC helpers and libuv (threads that ended are in the total only).
     const used = [...threads1].map(([tid, sec]) => [tid, sec - (threads0.get(tid) ?? 0)] as const);
     const main = used.find(([tid]) => tid === daemon.pid)?.[1] ?? NaN;
     const others = used.filter(([tid]) => tid !== daemon.pid).map(([, s]) => s).sort((a, b) => b - a);
     const us = (sec: number) => ((sec / total) * 1e6).toFixed(1);
-    console.log(`  by thread: main ${us(main)} µs, writer ${us(others[0] ?? 0)} µs, others ${us(cpu - main - (others[0] ?? 0))} µs per event`);
+    const writers = (others[0] ?? 0) + (others[1] ?? 0);
+    console.log(`  by thread: main ${us(main)} µs, rows writer ${us(others[0] ?? 0)} µs, text index ${us(others[1] ?? 0)} µs, others ${us(cpu - main - writers)} µs per event`);
     console.log(`  disk: ${(bytes / total).toFixed(0)} bytes per stored event`);
   } finally {
     daemon.kill('SIGTERM');

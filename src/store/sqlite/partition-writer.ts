@@ -1,14 +1,16 @@
 // Writes encoded batches into day partitions: one transaction per batch, prepared statements.
 //
 // Runs in the store's writer thread (or inline): it only sees bytes, never LogEvents, so the
-// main thread can parse the next data while this one is inside SQLite.
+// main thread can parse the next data while this one is inside SQLite. The messages go to
+// the day's text index afterwards (text-writer.ts, its own thread), except in a partition
+// from before the split, whose text index is in the same database and written here.
 //
 // A job's buffer holds, per row: u32le record length, the record bytes (record.ts), u32le
 // message length (0xffffffff = null), the message as UTF-8, u8 hash length, the hash.
 
 import type Database from 'better-sqlite3';
 import { COLUMNS, RowDecoder, type ColumnValue } from './record.js';
-import { openPartitionForWrite, partitionFile } from './schema.js';
+import { hasInlineText, openPartitionForWrite, partitionFile } from './schema.js';
 import { RollupBatch } from './rollup.js';
 
 export interface WriteJob {
@@ -30,6 +32,8 @@ const OPEN_LIMIT = 4;
 interface OpenPartition {
   db: Database.Database;
   write: (job: WriteJob) => void;
+  /** The text index is in this database (a partition from before the split). */
+  inlineText: boolean;
 }
 
 const rowValues = (n: number) => Array.from({ length: n }, () => `(${Array.from({ length: ROW_PARAMS }, () => '?').join(', ')})`).join(', ');
@@ -46,8 +50,11 @@ export class PartitionWriter {
 
   constructor(private readonly dir: string) {}
 
-  write(job: WriteJob): void {
-    this.partition(job.day).write(job);
+  /** Commits the job's rows; true when its messages still go to the day's text index (text-writer.ts). */
+  write(job: WriteJob): boolean {
+    const p = this.partition(job.day);
+    p.write(job);
+    return !p.inlineText;
   }
 
   private partition(day: string): OpenPartition {
@@ -71,8 +78,9 @@ export class PartitionWriter {
     // −0.3 to −0.8 µs per event (3 interleaved pairs).
     const insert = db.prepare(`INSERT OR FAIL INTO events (${cols}) VALUES ${rowValues(1)}`);
     const insertMany = db.prepare(`INSERT OR FAIL INTO events (${cols}) VALUES ${rowValues(ROWS_PER_INSERT)}`);
-    const insertText = db.prepare('INSERT INTO events_fts (rowid, message) VALUES (?, ?)');
-    const insertTexts = db.prepare(`INSERT INTO events_fts (rowid, message) VALUES ${textValues(ROWS_PER_INSERT)}`);
+    const inlineText = hasInlineText(db);
+    const insertText = inlineText ? db.prepare('INSERT INTO events_fts (rowid, message) VALUES (?, ?)') : null;
+    const insertTexts = inlineText ? db.prepare(`INSERT INTO events_fts (rowid, message) VALUES ${textValues(ROWS_PER_INSERT)}`) : null;
     const { values, texts, row, rollup, decoder } = this;
     const write = db.transaction((job: WriteJob) => {
       const buf = job.buf;
@@ -88,7 +96,7 @@ export class PartitionWriter {
         const mlen = buf.readUInt32LE(p);
         p += 4;
         let message: string | null = null;
-        if (mlen !== NO_MESSAGE) { message = buf.toString('utf8', p, p + mlen); p += mlen; }
+        if (mlen !== NO_MESSAGE) { if (inlineText) message = buf.toString('utf8', p, p + mlen); p += mlen; }
         const hlen = buf[p]!;
         row[COLUMNS.length] = hlen === 0 ? null : buf.subarray(p + 1, p + 1 + hlen);
         rollup.add(row);
@@ -99,14 +107,14 @@ export class PartitionWriter {
         if (message !== null && message.length > 0) {
           texts[textRows * 2] = row[0] as number;
           texts[textRows * 2 + 1] = message;
-          if (++textRows === ROWS_PER_INSERT) { insertTexts.run(texts); textRows = 0; }
+          if (++textRows === ROWS_PER_INSERT) { insertTexts!.run(texts); textRows = 0; }
         }
       }
       for (let r = 0; r < rows; r++) insert.run(values.slice(r * ROW_PARAMS, (r + 1) * ROW_PARAMS));
-      for (let r = 0; r < textRows; r++) insertText.run(texts[r * 2], texts[r * 2 + 1]);
+      for (let r = 0; r < textRows; r++) insertText!.run(texts[r * 2], texts[r * 2 + 1]);
       rollup.write(db);
     });
-    p = { db, write };
+    p = { db, write, inlineText };
     this.open.set(day, p);
     return p;
   }

@@ -19,7 +19,7 @@ import type {
   AggregateResult, AggregateRow, CountOptions, FacetValue, HitBucket, Notice, SearchRequest, SearchResult, StoredEvent, StoreReader, TimeRange,
 } from '../types.js';
 import { columnOf, compileFilter, type CompiledFilter } from './compile.js';
-import { dayStart, listPartitions, openPartitionForRead, type PartitionInfo } from './schema.js';
+import { dayStart, listPartitions, openPartitionForQuery, type PartitionInfo } from './schema.js';
 import { COLUMNS, decodeRecord, type ColumnValue } from './record.js';
 import { EVENT_COLUMNS, eventJson, type EventRow } from './event-form.js';
 import { readArchive } from '../archive/archive.js';
@@ -138,7 +138,7 @@ export class SqliteStoreReader implements StoreReader {
     let db = this.handles.get(p.file);
     if (!db) {
       try {
-        db = openPartitionForRead(p.file);
+        db = openPartitionForQuery(p.file);
       } catch (e) {
         throw new SluiceError('SLUICE_ERR_STORE', `store ${this.dir}: cannot open partition ${p.day}: ${(e as Error).message}`, { cause: e });
       }

@@ -12,7 +12,7 @@ import { writeArchive, writeDropManifest, manifestPathFor, type ArchiveRecord } 
 import { planRetention, type RetentionPlan, type RetentionPolicy } from '../archive/retention.js';
 import { loadSigningKey } from '../seal/keys.js';
 import { log } from '../../log.js';
-import { listPartitions, openPartitionForRead, type PartitionInfo } from './schema.js';
+import { listPartitions, openPartitionForRead, partitionFiles, type PartitionInfo } from './schema.js';
 import { recordBytes, type StoredRow } from './record.js';
 
 const META = 'retention.json';
@@ -89,7 +89,7 @@ export async function applyRetention(t: RetentionTarget, policy: RetentionPolicy
     maxDropped = Math.max(maxDropped, stats.get(day)!.maxSeq);
     fs.writeFileSync(path.join(t.dir, `${META}.new`), JSON.stringify({ dropped_max_seq: maxDropped }) + '\n');
     fs.renameSync(path.join(t.dir, `${META}.new`), path.join(t.dir, META));
-    for (const f of [p.file, `${p.file}-wal`, `${p.file}-shm`]) fs.rmSync(f, { force: true });
+    for (const f of partitionFiles(p.file)) fs.rmSync(f, { force: true });
     log('info', 'store', 'partition left the database', { day, reason: plan.reasons[day], archived: archiving });
   }
   return plan;

@@ -1,7 +1,15 @@
 // The on-disk layout of the embedded store: one SQLite file per UTC day, and how each is opened.
 //
-// <path>/YYYY-MM-DD.db   events whose time (timestamp, else receive time) falls on that day
-// <path>/store.json      format marker (no absolute paths anywhere: a copied directory opens)
+// <path>/YYYY-MM-DD.db        events whose time (timestamp, else receive time) falls on that day
+// <path>/YYYY-MM-DD.text.db   the day's text index (FTS5, rowid = seq), written by its own thread
+// <path>/store.json           format marker (no absolute paths anywhere: a copied directory opens)
+//
+// The text index has its own file so that a second writer thread keeps it while the first
+// inserts rows (SQLite allows one writer per database). It is written after the rows commit,
+// never before, and records the highest seq it holds (text_state), so after a crash it can
+// only lag the rows, and is brought level from them at the next start (text-writer.ts).
+// Partitions made before the split keep events_fts inside the day's database and are written
+// and read that way (a query names events_fts unqualified, so SQLite finds it in either).
 //
 // A partition per day keeps an FTS MATCH plus a time filter on a small table: on one large
 // table the planner can fall off the index (a published case went from 100 ms to 146 s).
@@ -72,7 +80,7 @@ export function partitionFile(dir: string, day: string): string {
   return path.join(dir, `${day}.db`);
 }
 
-const DDL = `
+const ROWS_DDL = `
 CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY,
   time INTEGER NOT NULL,
@@ -96,30 +104,49 @@ CREATE INDEX IF NOT EXISTS events_app ON events(app);
 CREATE INDEX IF NOT EXISTS events_severity ON events(severity);
 CREATE INDEX IF NOT EXISTS events_facility ON events(facility);
 CREATE INDEX IF NOT EXISTS events_source ON events(source);
--- Contentless: the message text is in events.raw (or events.event) already; the index keeps only tokens and
--- positions (phrases work), rowid = seq. Partitions are dropped whole, never row by row.
+`;
+
+// Contentless: the message text is in events.raw (or events.event) already; the index keeps only tokens and
+// positions (phrases work), rowid = seq. Partitions are dropped whole, never row by row.
+const FTS_DDL = `
 CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(message, content='', columnsize=0, tokenize='unicode61 remove_diacritics 0');
 `;
 
-/**
- * Opens one day's database for writing. A new one is made under a temporary name and renamed
- * once its tables exist, so a reader never finds a day file without them.
- */
-export function openPartitionForWrite(file: string): Database.Database {
-  if (!fs.existsSync(file)) {
-    const tmp = `${file}.new`;
-    for (const f of [tmp, `${tmp}-wal`, `${tmp}-shm`]) fs.rmSync(f, { force: true });
-    const fresh = new Database(tmp);
-    fresh.pragma('journal_mode = WAL');
-    fresh.exec(DDL);
-    // FTS5 merges index segments while inserting; merging 16 at a level instead of 4 cut the
-    // insert CPU per row by about 15% here (measured with CPU time) at a small cost to MATCH.
-    fresh.exec("INSERT INTO events_fts(events_fts, rank) VALUES('automerge', 16)");
-    ensureRollup(fresh);
-    fresh.close();
-    fs.renameSync(tmp, file);
-  }
-  const db = new Database(file);
+const TEXT_DDL = `${FTS_DDL}
+CREATE TABLE IF NOT EXISTS text_state (id INTEGER PRIMARY KEY CHECK (id = 0), high_water INTEGER NOT NULL);
+INSERT OR IGNORE INTO text_state (id, high_water) VALUES (0, 0);
+`;
+
+/** The day's text index file beside its database. */
+export function textFile(partition: string): string {
+  return partition.replace(/\.db$/, '.text.db');
+}
+
+/** Every file of one day partition (database, text index, their WAL and shared memory). */
+export function partitionFiles(partition: string): string[] {
+  const text = textFile(partition);
+  return [partition, `${partition}-wal`, `${partition}-shm`, text, `${text}-wal`, `${text}-shm`];
+}
+
+/** True when the day's database holds its own text index (a partition made before the split). */
+export function hasInlineText(db: Database.Database): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'events_fts'").get() !== undefined;
+}
+
+/** Makes `file` with the given tables under a temporary name, renamed once they exist. */
+function createWithTables(file: string, ddl: string, after?: (db: Database.Database) => void): void {
+  const tmp = `${file}.new`;
+  for (const f of [tmp, `${tmp}-wal`, `${tmp}-shm`]) fs.rmSync(f, { force: true });
+  const fresh = new Database(tmp);
+  fresh.pragma('journal_mode = WAL');
+  fresh.exec(ddl);
+  after?.(fresh);
+  fresh.close();
+  fs.renameSync(tmp, file);
+}
+
+/** The pragmas of a database one writer thread appends to. */
+function tuneForWriting(db: Database.Database): void {
   // WAL with synchronous=NORMAL: a committed transaction is in the WAL file before the commit
   // returns, so it survives kill -9 of the process (only a power loss or OS crash can lose the
   // last transactions, and never corrupts the database). FULL would fsync on every commit.
@@ -129,9 +156,41 @@ export function openPartitionForWrite(file: string): Database.Database {
   db.pragma('cache_size = -32768');
   // Fewer, larger WAL checkpoints: the writer is the only one and readers see the WAL anyway.
   db.pragma('wal_autocheckpoint = 4000');
-  db.exec(DDL);
+}
+
+/** Makes the day's text index when it is missing (a new day, or one whose index was lost). */
+export function ensureTextFile(partition: string): void {
+  const file = textFile(partition);
+  if (fs.existsSync(file)) return;
+  // FTS5 merges index segments while inserting; merging 16 at a level instead of 4 cut the
+  // insert CPU per row by about 15% here (measured with CPU time) at a small cost to MATCH.
+  createWithTables(file, TEXT_DDL, (db) => db.exec("INSERT INTO events_fts(events_fts, rank) VALUES('automerge', 16)"));
+}
+
+/**
+ * Opens one day's database for writing. A new one is made under a temporary name and renamed
+ * once its tables exist, so a reader never finds a day file without them; its text index is
+ * made first, so a reader never finds a new-layout day without one.
+ */
+export function openPartitionForWrite(file: string): Database.Database {
+  if (!fs.existsSync(file)) {
+    ensureTextFile(file);
+    createWithTables(file, ROWS_DDL, ensureRollup);
+  }
+  const db = new Database(file);
+  tuneForWriting(db);
+  db.exec(ROWS_DDL);
   // A partition from before the rollup (rollup.ts) gets it now, built from its rows.
   ensureRollup(db);
+  return db;
+}
+
+/** Opens one day's text index for writing (text-writer.ts). */
+export function openTextForWrite(partition: string): Database.Database {
+  ensureTextFile(partition);
+  const db = new Database(textFile(partition));
+  tuneForWriting(db);
+  db.exec(TEXT_DDL);
   return db;
 }
 
@@ -140,6 +199,22 @@ export function openPartitionForRead(file: string): Database.Database {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   db.pragma('cache_size = -16384');
   db.pragma('temp_store = MEMORY');
+  return db;
+}
+
+/** openPartitionForRead with the day's text index attached when it has its own file (queries name events_fts). */
+export function openPartitionForQuery(file: string): Database.Database {
+  const db = openPartitionForRead(file);
+  try {
+    if (!hasInlineText(db)) {
+      const text = textFile(file);
+      if (!fs.existsSync(text)) throw new SluiceError('SLUICE_ERR_STORE', `the text index ${path.basename(text)} is missing: the daemon rebuilds it from the rows when it next starts`);
+      db.prepare('ATTACH DATABASE ? AS text').run(text);
+    }
+  } catch (e) {
+    db.close();
+    throw e;
+  }
   return db;
 }
 

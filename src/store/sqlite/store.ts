@@ -2,8 +2,9 @@
 //
 // One write() = one batch: events are grouped by UTC day (most batches are one group); each
 // group gets the next sequence numbers, its record bytes go to the Sealer for leaf hashes,
-// and the writer thread commits it in one transaction. write() resolves after every group is
-// committed; only then is a checkpoint considered, so the seal never signs what is not stored.
+// and the writer thread commits it in one transaction, then the text thread indexes its
+// messages (text-writer.ts). write() resolves after every group is committed and indexed;
+// only then is a checkpoint considered, so the seal never signs what is not stored.
 //
 // Sequence numbers: the next is max(seq)+1 over all partitions at open. Groups commit one
 // after another and each holds a contiguous range, so a crash between two groups leaves no
@@ -14,13 +15,14 @@
 // tree past the last checkpoint (the seal's openSealer does); if it comes back smaller, the
 // store appends the committed records after sealer.size itself (checking the stored hash).
 
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import fs from 'node:fs';
 import type { LogEvent } from '../../event/log-event.js';
 import { describeError, SluiceError } from '../../errors.js';
 import { log } from '../../log.js';
 import type { CheckpointReason, Sealer, SealRecord, SealSource } from '../seal/types.js';
 import { PartitionWriter, NO_MESSAGE, type WriteJob } from './partition-writer.js';
+import { TextWriter } from './text-writer.js';
 import { RecordWriter, recordBytes } from './record.js';
 import { compactEvent } from './event-form.js';
 import { dayOf, dayStart, eventTime, listPartitions, writeStoreMarker } from './schema.js';
@@ -67,8 +69,9 @@ export class EmbeddedStore {
   private broken: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private newestDay: string | null;
-  private readonly inline: PartitionWriter | null;
-  private readonly worker: Worker | null;
+  private readonly inline: { rows: PartitionWriter; text: TextWriter } | null;
+  /** The rows writer thread and the text index thread (none inline). */
+  private readonly workers: Worker[];
   private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   private requestId = 0;
   private readonly writer = new RecordWriter(1 << 20);
@@ -83,22 +86,30 @@ export class EmbeddedStore {
     this.nextSeq = lastSeq + 1;
     this.newestDay = listPartitions(dir)[0]?.day ?? null;
     if (opts.worker === false) {
-      this.inline = new PartitionWriter(dir);
-      this.worker = null;
+      const text = new TextWriter(dir);
+      text.catchUp();
+      this.inline = { rows: new PartitionWriter(dir), text };
+      this.workers = [];
     } else {
       this.inline = null;
-      this.worker = new Worker(new URL('./write-worker.js', import.meta.url), { workerData: { dir } });
-      // The daemon is kept alive by its listeners; a store left open must not keep a process up.
-      this.worker.unref();
-      this.worker.on('message', (r: WorkerReply) => {
-        const p = this.pending.get(r.id);
-        if (!p) return;
-        this.pending.delete(r.id);
-        if (r.ok) p.resolve();
-        else p.reject(new SluiceError('SLUICE_ERR_STORE', `store ${dir}: commit failed: ${r.error}`));
-      });
-      this.worker.on('error', (e) => this.failAll(`writer thread failed: ${describeError(e)}`));
-      this.worker.on('exit', (code) => { if (!this.closed) this.failAll(`writer thread exited (${code})`); });
+      // Rows thread → text thread: a job goes on to the text index once its rows committed.
+      const { port1, port2 } = new MessageChannel();
+      const rows = new Worker(new URL('./write-worker.js', import.meta.url), { workerData: { dir, port: port1 }, transferList: [port1] });
+      const text = new Worker(new URL('./text-worker.js', import.meta.url), { workerData: { dir, port: port2 }, transferList: [port2] });
+      this.workers = [rows, text];
+      for (const [w, what] of [[rows, 'writer'], [text, 'text index']] as const) {
+        // The daemon is kept alive by its listeners; a store left open must not keep a process up.
+        w.unref();
+        w.on('message', (r: WorkerReply) => {
+          const p = this.pending.get(r.id);
+          if (!p) return;
+          this.pending.delete(r.id);
+          if (r.ok) p.resolve();
+          else p.reject(new SluiceError('SLUICE_ERR_STORE', `store ${dir}: commit failed: ${r.error}`));
+        });
+        w.on('error', (e) => this.failAll(`${what} thread failed: ${describeError(e)}`));
+        w.on('exit', (code) => { if (!this.closed) this.failAll(`${what} thread exited (${code})`); });
+      }
     }
     const tick = opts.tickMs ?? 1000;
     this.timer = setInterval(() => this.idleCheckpoint(), tick);
@@ -250,7 +261,7 @@ export class EmbeddedStore {
   private commit(job: WriteJob): Promise<void> {
     if (this.inline) {
       try {
-        this.inline.write(job);
+        if (this.inline.rows.write(job)) this.inline.text.write(job);
         return Promise.resolve();
       } catch (e) {
         return Promise.reject(new SluiceError('SLUICE_ERR_STORE', `store ${this.dir}: commit failed: partition ${job.day}: ${describeError(e)}`));
@@ -262,8 +273,8 @@ export class EmbeddedStore {
     return new Promise<void>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       // Buffer.from of more than half the pool size owns its ArrayBuffer: safe to transfer.
-      if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) this.worker!.postMessage(req, [buf.buffer as ArrayBuffer]);
-      else this.worker!.postMessage(req);
+      if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) this.workers[0]!.postMessage(req, [buf.buffer as ArrayBuffer]);
+      else this.workers[0]!.postMessage(req);
     });
   }
 
@@ -274,22 +285,22 @@ export class EmbeddedStore {
   retention(policy: RetentionPolicy, now: number, target: { archiveDir: string; keyDir: string }): Promise<RetentionPlan> {
     // The day of `now` is the one being written; every other day may go.
     const run = this.writing.then(() => applyRetention({ dir: this.dir, ...target }, policy, now, dayOf(now), async (day) => {
-      if (this.worker) await this.send({ closeDay: day });
-      else this.inline?.closeDay(day);
+      await this.send({ closeDay: day });
+      this.inline?.rows.closeDay(day);
+      this.inline?.text.closeDay(day);
     }));
     this.writing = run.then(() => {}, () => {});
     return run;
   }
 
-  /** A control message to the writer thread, answered with id -1. */
-  private send(msg: 'close' | 'reset' | { closeDay: string }): Promise<void> {
-    const w = this.worker!;
-    return new Promise<void>((resolve) => {
+  /** A control message to both threads, each answering with id -1. */
+  private async send(msg: 'close' | 'reset' | { closeDay: string }): Promise<void> {
+    await Promise.all(this.workers.map((w) => new Promise<void>((resolve) => {
       const t = setTimeout(resolve, 5000);
       const on = (r: WorkerReply) => { if (r.id === -1) { clearTimeout(t); w.off('message', on); resolve(); } };
       w.on('message', on);
       w.postMessage(msg);
-    });
+    })));
   }
 
   private failAll(reason: string): void {
@@ -306,8 +317,12 @@ export class EmbeddedStore {
     const sealer = await this.opts.openSealer({ lastSeq: last, leafHashes: (from, to) => hashesInSeqOrder(this.dir, from, to) });
     this.sealer = sealer;
     this.nextSeq = catchUp(this.dir, sealer, last);
-    if (this.worker) await this.send('reset');
-    else this.inline?.close();
+    await this.send('reset');
+    if (this.inline) {
+      this.inline.rows.close();
+      this.inline.text.close();
+      this.inline.text.catchUp();
+    }
     this.broken = null;
   }
 
@@ -342,12 +357,12 @@ export class EmbeddedStore {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     if (this.broken === null) await this.sealer.close();
-    if (this.inline) this.inline.close();
-    if (this.worker) {
-      const w = this.worker;
-      await this.send('close');
-      await w.terminate();
+    if (this.inline) {
+      this.inline.rows.close();
+      this.inline.text.close();
     }
+    await this.send('close');
+    await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }
 

@@ -1,6 +1,7 @@
 // The store's writer thread: SQLite inserts run here so parsing (main thread) and writing use both cores.
+// A job whose rows committed goes on to the text-index thread (port), which answers the main thread.
 
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { PartitionWriter } from './partition-writer.js';
 
 export interface WorkerRequest {
@@ -10,7 +11,8 @@ export interface WorkerRequest {
 
 export type WorkerReply = { id: number; ok: true } | { id: number; ok: false; error: string };
 
-const writer = new PartitionWriter((workerData as { dir: string }).dir);
+const { dir, port } = workerData as { dir: string; port: MessagePort };
+const writer = new PartitionWriter(dir);
 /**
  * After a failed job every later one is refused until the store resets: a chunk must never
  * commit after an earlier one failed, or its sequence numbers would leave a gap.
@@ -35,8 +37,10 @@ parentPort!.on('message', (msg: WorkerRequest | 'close' | 'reset' | { closeDay: 
   }
   const j = msg.job;
   try {
-    writer.write({ day: j.day, buf: Buffer.from(j.buf.buffer, j.buf.byteOffset, j.buf.byteLength), count: j.count });
-    parentPort!.postMessage({ id: msg.id, ok: true } satisfies WorkerReply);
+    const toText = writer.write({ day: j.day, buf: Buffer.from(j.buf.buffer, j.buf.byteOffset, j.buf.byteLength), count: j.count });
+    if (!toText) parentPort!.postMessage({ id: msg.id, ok: true } satisfies WorkerReply);
+    else if (j.buf.byteOffset === 0 && j.buf.byteLength === j.buf.buffer.byteLength) port.postMessage(msg, [j.buf.buffer as ArrayBuffer]);
+    else port.postMessage(msg);
   } catch (e) {
     failed = `partition ${j.day}: ${(e as Error).message}`;
     parentPort!.postMessage({ id: msg.id, ok: false, error: failed } satisfies WorkerReply);

@@ -1,0 +1,126 @@
+// The text index in its own file per day: written after the rows, brought level after a crash,
+// never indexing a message twice; days from before the split keep their index inline.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import { parseQuery } from '../../../src/store/query/parse.js';
+import { PartitionWriter } from '../../../src/store/sqlite/partition-writer.js';
+import { SqliteStoreReader } from '../../../src/store/sqlite/reader.js';
+import { listPartitions, partitionFile, textFile } from '../../../src/store/sqlite/schema.js';
+import { EmbeddedStore } from '../../../src/store/sqlite/store.js';
+import { TextWriter } from '../../../src/store/sqlite/text-writer.js';
+import type { TimeRange } from '../../../src/store/types.js';
+import { parsed, rfc5424 } from '../../helpers/store-events.js';
+import { TestSealer, testSealerOptions } from '../../helpers/test-sealer.js';
+import { tempDir } from '../../helpers/wait.js';
+import { writeJob } from './write-jobs.js';
+
+const T0 = Date.UTC(2026, 11, 2, 9, 0, 0);
+const DAY = '2026-12-02';
+const ALL: TimeRange = { from: 0, to: Date.UTC(10000, 0, 1) };
+
+function open(dir: string, worker: boolean): Promise<EmbeddedStore> {
+  return EmbeddedStore.open(dir, { worker, openSealer: async () => new TestSealer(testSealerOptions(dir)) });
+}
+
+const events = (from: number, n: number, word: string) =>
+  Array.from({ length: n }, (_, i) => parsed(rfc5424({ time: T0 + from + i, msg: `${word} number${from + i}` }), T0));
+
+async function hits(dir: string, q: string): Promise<number[]> {
+  const r = new SqliteStoreReader(dir);
+  try {
+    const res = await r.search({ query: parseQuery(q), range: ALL, limit: 100_000 });
+    return res.events.map((e) => e.seq).sort((a, b) => a - b);
+  } finally {
+    await r.close();
+  }
+}
+
+function highWater(dir: string): number {
+  const db = new Database(textFile(partitionFile(dir, DAY)), { readonly: true });
+  try {
+    return (db.prepare('SELECT high_water AS h FROM text_state').get() as { h: number }).h;
+  } finally {
+    db.close();
+  }
+}
+
+for (const worker of [true, false]) {
+  test(`words are found through the day's own text file, which ends at the highest seq it indexed (${worker ? 'threads' : 'inline'})`, async () => {
+    const dir = tempDir('store-text');
+    const store = await open(dir, worker);
+    await store.write(events(0, 30, 'alpha'));
+    await store.write(events(30, 20, 'beta'));
+    await store.close();
+    assert.ok(fs.existsSync(textFile(partitionFile(dir, DAY))));
+    assert.deepEqual(await hits(dir, 'alpha'), Array.from({ length: 30 }, (_, i) => i + 1));
+    assert.deepEqual(await hits(dir, '"beta number35"'), [36]);
+    assert.equal(highWater(dir), 50);
+  });
+}
+
+test('after a crash between the rows and the text commit, the next start indexes the rows the text lacks', async () => {
+  const dir = tempDir('store-text-crash');
+  let store = await open(dir, true);
+  await store.write(events(0, 10, 'before'));
+  await store.close();
+  // Rows committed, text never written: what a kill -9 between the two commits leaves.
+  const rows = new PartitionWriter(dir);
+  const job = writeJob(DAY, Array.from({ length: 25 }, (_, i) => i + 11), 'lagging');
+  assert.equal(rows.write(job), true, 'a new-layout day sends its messages on to the text writer');
+  rows.close();
+  assert.deepEqual(await hits(dir, 'lagging'), [], 'the text index lags the rows');
+  store = await open(dir, true);
+  await store.write(events(35, 5, 'after'));
+  await store.close();
+  assert.deepEqual(await hits(dir, 'lagging'), Array.from({ length: 25 }, (_, i) => i + 11));
+  assert.deepEqual(await hits(dir, 'after'), [36, 37, 38, 39, 40]);
+  assert.equal(highWater(dir), 40);
+  // The same job again (it was on its way during a catch-up): nothing is indexed twice.
+  const text = new TextWriter(dir);
+  text.write(job);
+  text.close();
+  assert.deepEqual(await hits(dir, 'lagging'), Array.from({ length: 25 }, (_, i) => i + 11));
+  const db = new Database(textFile(partitionFile(dir, DAY)), { readonly: true });
+  assert.equal((db.prepare("SELECT count(*) AS n FROM events_fts WHERE events_fts MATCH 'lagging'").get() as { n: number }).n, 25);
+  db.close();
+});
+
+test('a day from before the split keeps its text index inline, is written and searched there, and gets no text file', async () => {
+  const dir = tempDir('store-text-legacy');
+  const store0 = await open(dir, false);
+  await store0.write(events(0, 5, 'old'));
+  await store0.close();
+  // Make the day what an earlier sluice wrote: events_fts in the day's database, no text file.
+  const file = listPartitions(dir)[0]!.file;
+  const db = new Database(file);
+  db.exec("CREATE VIRTUAL TABLE events_fts USING fts5(message, content='', columnsize=0, tokenize='unicode61 remove_diacritics 0')");
+  for (let seq = 1; seq <= 5; seq++) db.prepare('INSERT INTO events_fts (rowid, message) VALUES (?, ?)').run(seq, `old number${seq - 1}`);
+  db.close();
+  for (const f of [textFile(file), `${textFile(file)}-wal`, `${textFile(file)}-shm`]) fs.rmSync(f, { force: true });
+  for (const worker of [true, false]) {
+    const store = await open(dir, worker);
+    await store.write(events(worker ? 5 : 10, 5, worker ? 'newer' : 'newest'));
+    await store.close();
+  }
+  assert.equal(fs.existsSync(textFile(file)), false);
+  assert.deepEqual(await hits(dir, 'old'), [1, 2, 3, 4, 5]);
+  assert.deepEqual(await hits(dir, 'newer'), [6, 7, 8, 9, 10]);
+  assert.deepEqual(await hits(dir, 'newest'), [11, 12, 13, 14, 15]);
+});
+
+test('a new-layout day whose text file is gone gets a clear error from queries, and its index back at the next start', async () => {
+  const dir = tempDir('store-text-lost');
+  let store = await open(dir, true);
+  await store.write(events(0, 8, 'kept'));
+  await store.close();
+  const file = listPartitions(dir)[0]!.file;
+  for (const f of [textFile(file), `${textFile(file)}-wal`, `${textFile(file)}-shm`]) fs.rmSync(f, { force: true });
+  await assert.rejects(hits(dir, 'kept'), (e: Error & { code?: string }) => e.code === 'SLUICE_ERR_STORE' && /text index .*missing.*rebuilds/.test(e.message));
+  store = await open(dir, true);
+  await store.write(events(8, 1, 'kept'));
+  await store.close();
+  assert.deepEqual(await hits(dir, 'kept'), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+});
