@@ -35,7 +35,9 @@ export function droppedMaxSeq(dir: string): number {
 
 function partitionStats(p: PartitionInfo): { bytes: number; firstTime: number; lastTime: number; maxSeq: number } {
   let bytes = 0;
-  for (const f of [p.file, `${p.file}-wal`]) {
+  // The day's files with their WALs (shared-memory files are not data).
+  for (const f of partitionFiles(p.file)) {
+    if (f.endsWith('-shm')) continue;
     try { bytes += fs.statSync(f).size; } catch { /* absent */ }
   }
   const db = openPartitionForRead(p.file);

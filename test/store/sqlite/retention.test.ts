@@ -44,6 +44,10 @@ test('past archive.after days are archived and leave the database; query finds t
   assert.deepEqual(plan.archive, ['2026-11-01', '2026-11-02', '2026-11-03']);
   assert.deepEqual(listPartitions(dir).map((p) => p.day), ['2026-11-06', '2026-11-05', '2026-11-04']);
   assert.ok(fs.existsSync(path.join(dir, 'archive', '2026-11-02.sla')));
+  // Every file of a day that left goes with it (its database, text index and their WALs); the kept days keep theirs.
+  const files = fs.readdirSync(dir);
+  assert.deepEqual(files.filter((f) => /^2026-11-0[123]/.test(f)), []);
+  assert.ok(files.includes('2026-11-04.text.db') && files.includes('2026-11-04.db'));
 
   const reader = new SqliteStoreReader(dir);
   const r = await reader.search({ query: parseQuery('oldneedle'), range: ALL, limit: 10, archives: true });
