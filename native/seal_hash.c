@@ -21,32 +21,15 @@ static napi_value fail(napi_env env, const char *msg) {
   return NULL;
 }
 
-static int get_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len) {
+// The data and length of a typed array of the given type; 0 when v is not one.
+static int get_array(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
   bool is;
   if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return 0;
   napi_typedarray_type type;
-  size_t length, offset;
-  void *base;
+  size_t offset;
   napi_value ab;
-  if (napi_get_typedarray_info(env, v, &type, &length, &base, &ab, &offset) != napi_ok) return 0;
-  if (type != napi_uint8_array) return 0;
-  *data = base;
-  *len = length;
-  return 1;
-}
-
-static int get_u32s(napi_env env, napi_value v, uint32_t **data, size_t *len) {
-  bool is;
-  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return 0;
-  napi_typedarray_type type;
-  size_t length, offset;
-  void *base;
-  napi_value ab;
-  if (napi_get_typedarray_info(env, v, &type, &length, &base, &ab, &offset) != napi_ok) return 0;
-  if (type != napi_uint32_array) return 0;
-  *data = base;
-  *len = length;
-  return 1;
+  if (napi_get_typedarray_info(env, v, &type, len, data, &ab, &offset) != napi_ok) return 0;
+  return type == want;
 }
 
 static void node_hash(const uint8_t *left, const uint8_t *right, uint8_t *out) {
@@ -68,15 +51,16 @@ static napi_value Seal(napi_env env, napi_callback_info info) {
   uint8_t *buf, *frontier;
   size_t buf_len, frontier_len, n_starts, n_ends, n_at;
   uint32_t *starts, *ends, *at;
-  if (!get_bytes(env, argv[0], &buf, &buf_len)) return fail(env, "seal: buf must be a Buffer");
-  if (!get_u32s(env, argv[1], &starts, &n_starts) || !get_u32s(env, argv[2], &ends, &n_ends) || !get_u32s(env, argv[3], &at, &n_at)) {
+  if (!get_array(env, argv[0], napi_uint8_array, (void **)&buf, &buf_len)) return fail(env, "seal: buf must be a Buffer");
+  if (!get_array(env, argv[1], napi_uint32_array, (void **)&starts, &n_starts) || !get_array(env, argv[2], napi_uint32_array, (void **)&ends, &n_ends) ||
+      !get_array(env, argv[3], napi_uint32_array, (void **)&at, &n_at)) {
     return fail(env, "seal: starts, ends and hashAt must be Uint32Arrays");
   }
   uint32_t count;
   double first_seq, size_d;
   if (napi_get_value_uint32(env, argv[4], &count) != napi_ok) return fail(env, "seal: count must be a number");
   if (napi_get_value_double(env, argv[5], &first_seq) != napi_ok) return fail(env, "seal: firstSeq must be a number");
-  if (!get_bytes(env, argv[6], &frontier, &frontier_len)) return fail(env, "seal: frontier must be a Buffer");
+  if (!get_array(env, argv[6], napi_uint8_array, (void **)&frontier, &frontier_len)) return fail(env, "seal: frontier must be a Buffer");
   if (napi_get_value_double(env, argv[7], &size_d) != napi_ok || size_d < 0) return fail(env, "seal: size must be a number");
   if (count > n_starts || count > n_ends || count > n_at) return fail(env, "seal: count exceeds the offset arrays");
   uint64_t size = (uint64_t)size_d;

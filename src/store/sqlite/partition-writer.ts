@@ -12,6 +12,7 @@ import type Database from 'better-sqlite3';
 import { COLUMNS, RowDecoder, type ColumnValue } from './record.js';
 import { hasInlineText, openPartitionForWrite, partitionFile } from './schema.js';
 import { RollupBatch } from './rollup.js';
+import { OpenDays } from './open-days.js';
 
 export interface WriteJob {
   day: string;
@@ -26,8 +27,6 @@ const NO_MESSAGE = 0xffffffff;
  */
 const ROWS_PER_INSERT = 16;
 const ROW_PARAMS = COLUMNS.length + 1;
-/** Partitions kept open (late events reopen older days; most writes go to today). */
-const OPEN_LIMIT = 4;
 
 interface OpenPartition {
   db: Database.Database;
@@ -40,7 +39,7 @@ const rowValues = (n: number) => Array.from({ length: n }, () => `(${Array.from(
 const textValues = (n: number) => Array.from({ length: n }, () => '(?, ?)').join(', ');
 
 export class PartitionWriter {
-  private readonly open = new Map<string, OpenPartition>();
+  private readonly days = new OpenDays<OpenPartition>((day) => this.openDay(day));
   /** Parameters of one multi-row INSERT: ROWS_PER_INSERT rows of ROW_PARAMS values. */
   private readonly values: ColumnValue[] = new Array(ROWS_PER_INSERT * ROW_PARAMS).fill(null);
   private readonly texts: (number | string)[] = new Array(ROWS_PER_INSERT * 2).fill(null);
@@ -52,24 +51,12 @@ export class PartitionWriter {
 
   /** Commits the job's rows; true when its messages still go to the day's text index (text-writer.ts). */
   write(job: WriteJob): boolean {
-    const p = this.partition(job.day);
+    const p = this.days.get(job.day);
     p.write(job);
     return !p.inlineText;
   }
 
-  private partition(day: string): OpenPartition {
-    let p = this.open.get(day);
-    if (p) {
-      // Most recently used last.
-      this.open.delete(day);
-      this.open.set(day, p);
-      return p;
-    }
-    if (this.open.size >= OPEN_LIMIT) {
-      const [oldest, q] = this.open.entries().next().value as [string, OpenPartition];
-      this.open.delete(oldest);
-      q.db.close();
-    }
+  private openDay(day: string): OpenPartition {
     const db = openPartitionForWrite(partitionFile(this.dir, day));
     const cols = `${COLUMNS.join(', ')}, hash`;
     // OR FAIL: a multi-row INSERT that may abort half way needs a statement journal (a copy of
@@ -114,22 +101,15 @@ export class PartitionWriter {
       for (let r = 0; r < textRows; r++) insertText!.run(texts[r * 2], texts[r * 2 + 1]);
       rollup.write(db);
     });
-    p = { db, write, inlineText };
-    this.open.set(day, p);
-    return p;
+    return { db, write, inlineText };
   }
 
-  /** Closes one day's handle (before retention deletes its file). */
   closeDay(day: string): void {
-    const p = this.open.get(day);
-    if (!p) return;
-    this.open.delete(day);
-    p.db.close();
+    this.days.closeDay(day);
   }
 
   close(): void {
-    for (const p of this.open.values()) p.db.close();
-    this.open.clear();
+    this.days.close();
   }
 }
 

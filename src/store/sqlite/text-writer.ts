@@ -9,12 +9,11 @@
 import type Database from 'better-sqlite3';
 import { EVENT_COLUMNS, eventJson, type EventRow } from './event-form.js';
 import { NO_MESSAGE, type WriteJob } from './partition-writer.js';
+import { OpenDays } from './open-days.js';
 import { hasInlineText, listPartitions, openPartitionForRead, openTextForWrite, partitionFile } from './schema.js';
 
 /** Rows per INSERT into the index (as the rows writer does: fewer statement runs). */
 const ROWS_PER_INSERT = 16;
-/** Partitions kept open (late events reopen older days; most writes go to today). */
-const OPEN_LIMIT = 4;
 /** Rows indexed per transaction while catching up. */
 const CATCH_UP_CHUNK = 4096;
 const TAG_NUMBER = 1;
@@ -30,7 +29,7 @@ interface OpenText {
 const values = (n: number) => Array.from({ length: n }, () => '(?, ?)').join(', ');
 
 export class TextWriter {
-  private readonly open = new Map<string, OpenText>();
+  private readonly days = new OpenDays<OpenText>((day) => this.openDay(day));
   private readonly params: (number | string)[] = new Array(ROWS_PER_INSERT * 2).fill(null);
   private seqs: number[] = [];
   private messages: string[] = [];
@@ -61,7 +60,7 @@ export class TextWriter {
       top = seq;
     }
     if (job.count > 0) {
-      const t = this.day(job.day);
+      const t = this.days.get(job.day);
       // A job can come after a catch-up that indexed its rows already (a reset while it was
       // on its way): what is at or below high_water is not indexed twice.
       let from = 0;
@@ -81,7 +80,7 @@ export class TextWriter {
       const rows = openPartitionForRead(part.file);
       try {
         if (hasInlineText(rows)) continue;
-        const text = this.day(part.day);
+        const text = this.days.get(part.day);
         let from = text.highWater;
         const select = rows.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ${CATCH_UP_CHUNK}`);
         for (;;) {
@@ -104,18 +103,7 @@ export class TextWriter {
     return indexed;
   }
 
-  private day(day: string): OpenText {
-    let t = this.open.get(day);
-    if (t) {
-      this.open.delete(day);
-      this.open.set(day, t);
-      return t;
-    }
-    if (this.open.size >= OPEN_LIMIT) {
-      const [oldest, q] = this.open.entries().next().value as [string, OpenText];
-      this.open.delete(oldest);
-      q.db.close();
-    }
+  private openDay(day: string): OpenText {
     const db = openTextForWrite(partitionFile(this.dir, day));
     const one = db.prepare('INSERT INTO events_fts (rowid, message) VALUES (?, ?)');
     const many = db.prepare(`INSERT INTO events_fts (rowid, message) VALUES ${values(ROWS_PER_INSERT)}`);
@@ -139,21 +127,14 @@ export class TextWriter {
         open.highWater = Math.max(open.highWater, top);
       },
     };
-    t = open;
-    this.open.set(day, t);
-    return t;
+    return open;
   }
 
-  /** Closes one day's handle (before retention deletes its file). */
   closeDay(day: string): void {
-    const t = this.open.get(day);
-    if (!t) return;
-    this.open.delete(day);
-    t.db.close();
+    this.days.closeDay(day);
   }
 
   close(): void {
-    for (const t of this.open.values()) t.db.close();
-    this.open.clear();
+    this.days.close();
   }
 }

@@ -38,6 +38,11 @@ async function hits(dir: string, q: string): Promise<number[]> {
   }
 }
 
+/** Deletes a day's text index (its file, WAL and shared memory). */
+function removeText(partition: string): void {
+  for (const f of [textFile(partition), `${textFile(partition)}-wal`, `${textFile(partition)}-shm`]) fs.rmSync(f, { force: true });
+}
+
 function highWater(dir: string): number {
   const db = new Database(textFile(partitionFile(dir, DAY)), { readonly: true });
   try {
@@ -99,7 +104,7 @@ test('a day from before the split keeps its text index inline, is written and se
   db.exec("CREATE VIRTUAL TABLE events_fts USING fts5(message, content='', columnsize=0, tokenize='unicode61 remove_diacritics 0')");
   for (let seq = 1; seq <= 5; seq++) db.prepare('INSERT INTO events_fts (rowid, message) VALUES (?, ?)').run(seq, `old number${seq - 1}`);
   db.close();
-  for (const f of [textFile(file), `${textFile(file)}-wal`, `${textFile(file)}-shm`]) fs.rmSync(f, { force: true });
+  removeText(file);
   for (const worker of [true, false]) {
     const store = await open(dir, worker);
     await store.write(events(worker ? 5 : 10, 5, worker ? 'newer' : 'newest'));
@@ -117,7 +122,7 @@ test('a new-layout day whose text file is gone gets a clear error from queries, 
   await store.write(events(0, 8, 'kept'));
   await store.close();
   const file = listPartitions(dir)[0]!.file;
-  for (const f of [textFile(file), `${textFile(file)}-wal`, `${textFile(file)}-shm`]) fs.rmSync(f, { force: true });
+  removeText(file);
   await assert.rejects(hits(dir, 'kept'), (e: Error & { code?: string }) => e.code === 'SLUICE_ERR_STORE' && /text index .*missing.*rebuilds/.test(e.message));
   store = await open(dir, true);
   await store.write(events(8, 1, 'kept'));
