@@ -75,9 +75,10 @@ export class EmbeddedStore {
   private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   private requestId = 0;
   private readonly writer = new RecordWriter(1 << 20);
-  /** Where each record of the chunk being encoded starts and ends, and where its leaf hash goes. */
+  /** The source whose source, transport and peer columns lastSourceBytes holds. */
   private lastSource: LogEvent['source'] | null = null;
   private lastSourceBytes: Buffer = Buffer.alloc(0);
+  /** Where each record of the chunk being encoded starts and ends, and where its leaf hash goes. */
   private readonly offsets = { starts: new Uint32Array(CHUNK_EVENTS), ends: new Uint32Array(CHUNK_EVENTS), hashAt: new Uint32Array(CHUNK_EVENTS) };
   private closed = false;
 
