@@ -12,6 +12,7 @@ import { parseSyslog } from '../codec/syslog-parser.js';
 import { EventFlag, LogEvent, type EventSource, type Transport } from '../event/log-event.js';
 import { eventFromJson } from '../sources/http/decode.js';
 import type { Template } from '../template/template.js';
+import { OwnLineReader, type OwnLine } from './wire-reader.js';
 
 export const CONTENT_TYPE = 'application/x-ndjson';
 /** Header with the number of events in a message (informational; readers count lines). */
@@ -249,6 +250,8 @@ export class MessageDecoder {
   private lastReceivedText = '';
   private lastReceived = NaN;
   private lastSource: EventSource | null = null;
+  /** Sluice's own lines, read without JSON.parse (wire-reader.ts). */
+  private readonly reader = new OwnLineReader();
 
   constructor(private readonly name: string, private readonly transport: Transport, private readonly format: BrokerFormat, private readonly maxEventBytes: number) {
     this.own = { name, transport, address: null, port: null, tlsPeer: null };
@@ -282,6 +285,8 @@ export class MessageDecoder {
     const c = buf[s]!;
     const f = this.format;
     if (f === 'json' || (f === 'auto' && c === 0x7b /* { */)) {
+      const own = this.reader.read(buf, s, e);
+      if (own !== null) return this.fromOwnLine(own, now);
       let v: unknown;
       try {
         v = JSON.parse(buf.toString('utf8', s, e));
@@ -307,23 +312,35 @@ export class MessageDecoder {
     const sluice = typeof received === 'string' && typeof src === 'object' && src !== null && !Array.isArray(src);
     if (!sluice) return eventFromJson(obj, this.own, now, []);
     // One of ours: received_at and source are the contract's, not foreign fields.
-    if (received !== this.lastReceivedText) {
-      this.lastReceivedText = received;
-      this.lastReceived = Date.parse(received);
-    }
-    const at = Number.isNaN(this.lastReceived) ? now : this.lastReceived;
-    const source = this.sourceFor(src as Record<string, unknown>);
+    const at = this.receivedTime(received, now);
+    const s = src as Record<string, unknown>;
+    const source = this.sourceFor(typeof s.address === 'string' ? s.address : null, typeof s.port === 'number' ? s.port : null, typeof s.tls_peer === 'string' ? s.tls_peer : null);
     const own = ownEvent(obj, source, at);
     if (own !== null) return own;
     const { received_at: _r, source: _s, ...rest } = obj;
     return eventFromJson(rest, source, at, []);
   }
 
+  /** The event JSON.parse and ownEvent would have made of the same line. */
+  private fromOwnLine(o: OwnLine, now: number): LogEvent {
+    const source = this.sourceFor(o.address, o.port, o.tlsPeer);
+    return LogEvent.fromValues(source, this.receivedTime(o.receivedAt, now), {
+      timestamp: o.timestamp, facility: o.facility, severity: o.severity, version: o.version, hostname: o.hostname,
+      appname: o.appname, procid: o.procid, msgid: o.msgid, message: o.message, structuredData: null, fields: o.fields,
+    });
+  }
+
+  /** received_at in ms (now when it does not parse); events of a batch share it, so it is parsed once. */
+  private receivedTime(received: string, now: number): number {
+    if (received !== this.lastReceivedText) {
+      this.lastReceivedText = received;
+      this.lastReceived = Date.parse(received);
+    }
+    return Number.isNaN(this.lastReceived) ? now : this.lastReceived;
+  }
+
   /** The broker source with the original peer's address, cached: events of one peer share it. */
-  private sourceFor(s: Record<string, unknown>): EventSource {
-    const address = typeof s.address === 'string' ? s.address : null;
-    const port = typeof s.port === 'number' ? s.port : null;
-    const tlsPeer = typeof s.tls_peer === 'string' ? s.tls_peer : null;
+  private sourceFor(address: string | null, port: number | null, tlsPeer: string | null): EventSource {
     if (address === null && tlsPeer === null) return this.own;
     // Events of one message mostly come from one peer: the last one answers without a key.
     const last = this.lastSource;
