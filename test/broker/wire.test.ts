@@ -95,3 +95,13 @@ test('reading back: sluice events keep their fields, receive time and peer; fore
   const raw = new MessageDecoder('bus', 'amqp', 'raw', 100).decode(Buffer.from('a\nb'), 1);
   assert.ok(raw.ok && raw.events.length === 1 && raw.events[0]!.message === 'a\nb');
 });
+
+test('interleaved keys: each event goes to the message of its own key, whatever the previous event\'s key was', () => {
+  const key = Template.compile('k.${HOST}.${LEVEL}');
+  const hosts = ['a', 'b', 'a.b', 'a', 'ab', 'b', 'b', 'a'];
+  const evs = hosts.map((h, i) => syslog(`<${i % 2 === 0 ? 11 : 13}>1 - ${h} x - - - m${i}`));
+  const { messages } = packMessages(evs, key, escapeSubjectToken, 100, 1 << 20);
+  const got = messages.flatMap((m) => m.events.map((e) => [m.key, e.message]));
+  assert.deepEqual(got.sort(), evs.map((e) => [`k.${escapeSubjectToken(e.hostname!)}.${e.severity === 3 ? 'err' : 'notice'}`, e.message]).sort());
+  for (const m of messages) assert.equal(new Set(m.events.map((e) => `${e.hostname}|${e.severity}`)).size, 1);
+});
