@@ -62,17 +62,23 @@ const K_FIELDS = ascii('},"fields":');
 
 /** A recent string per field, reused while the same bytes come again (host, app, pid, stamp of one second). */
 class StringCache {
-  private bytes = Buffer.alloc(64);
+  private readonly bytes = Buffer.alloc(64);
+  private readonly view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.length);
   private len = -1;
   private value = '';
 
-  get(b: Buffer, s: number, e: number, utf8: boolean): string {
+  /** buf[s, e) as a string; dv views buf (the bytes are compared four at a time). */
+  get(b: Buffer, dv: DataView<ArrayBufferLike>, s: number, e: number, utf8: boolean): string {
     const n = e - s;
     if (n === this.len) {
-      const c = this.bytes;
+      const c = this.view;
       let i = 0;
-      while (i < n && c[i] === b[s + i]) i++;
-      if (i === n) return this.value;
+      for (; i + 4 <= n; i += 4) if (c.getInt32(i, true) !== dv.getInt32(s + i, true)) break;
+      if (i + 4 > n) {
+        const cb = this.bytes;
+        while (i < n && cb[i] === b[s + i]) i++;
+        if (i === n) return this.value;
+      }
     }
     const v = slice(b, s, e, utf8);
     if (n <= this.bytes.length) {
@@ -123,7 +129,7 @@ export class OwnLineReader {
     let p = this.p;
     const r = p;
     while (p < e && b[p]! > 0x22 && b[p] !== 0x5c && b[p]! < 0x80) p++;
-    o.receivedAt = this.receivedCache.get(b, r, p, false);
+    o.receivedAt = this.receivedCache.get(b, this.dv, r, p, false);
     this.p = p;
     if (!this.lit(b, K_FACILITY)) return null;
     const facility = this.int(b, e, 23);
@@ -225,7 +231,7 @@ export class OwnLineReader {
         return undefined;
       }
     }
-    if (cache !== null) return cache.get(b, start, p, high);
+    if (cache !== null) return cache.get(b, dv, start, p, high);
     return slice(b, start, p, high);
   }
 
