@@ -125,7 +125,7 @@ const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /** Constant parts of the line, as bytes. */
 const K = Object.fromEntries(['{"timestamp":', ',"received_at":"', '","facility":', ',"severity":', ',"version":', ',"hostname":', ',"appname":',
-  ',"procid":', ',"msgid":', ',"structured_data":', ',"message":', ',"source":', ',"fields":', ',"structured_data":null,"message":'].map((t, i) => [i, Buffer.from(t, 'latin1')])) as Record<number, Buffer>;
+  ',"procid":', ',"msgid":', ',"structured_data":', ',"message":', ',"fields":', ',"structured_data":null,"message":'].map((t, i) => [i, Buffer.from(t, 'latin1')])) as Record<number, Buffer>;
 
 /**
  * `","facility":F,"severity":S,"version":V,"hostname":` for each facility 0..23, severity
@@ -251,13 +251,13 @@ export function writeEventJson(ev: LogEvent, w: ByteWriter): void {
   lit(w, K[8]!);
   if (!ev.asReceived('msgid') || !writeReceived(w, b, ev.msgidStart, ev.msgidEnd)) writeString(w, ev.msgid);
   const sd = ev.structuredData;
-  if (sd === null) lit(w, K[13]!);
+  if (sd === null) lit(w, K[12]!);
   else { lit(w, K[9]!); w.text(q(sd)); lit(w, K[10]!); }
   if (!ev.asReceived('message') || !writeReceived(w, b, ev.msgStart, ev.end)) writeString(w, ev.message);
   if (!(ev.flags & (EventFlag.TRUNCATED | EventFlag.INVALID_UTF8)) && ev.fields === null) { lit(w, tail); return; }
   // `,"fields":{}}` is the last 13 bytes of the tail.
   w.range(tail, 0, tail.length - 13);
-  lit(w, K[12]!);
+  lit(w, K[11]!);
   w.text(q(ev.flags & (EventFlag.TRUNCATED | EventFlag.INVALID_UTF8) ? ev.toJSON().fields : ev.fields));
   w.byte(0x7d);
 }

@@ -38,7 +38,9 @@ test('the JSON line is exactly LogEvent.toJSON, flags included', () => {
   const odd = syslog('<13>1 - h a - - - tab\there \u2028 \ud83d\ude00 back\\slash');
   odd.message = 'lone \ud800 surrogate, control \u0001, quote "';
   odd.hostname = 'h\u00e9';
-  cases.push(odd, syslog('<13>1 - h a - - - caf\u00e9 \u007f'), LogEvent.fromValues({ ...SRC, address: null, port: null }, 8.64e15, { message: null }));
+  cases.push(odd, syslog('<13>1 - h a - - - caf\u00e9 \u007f'), LogEvent.fromValues({ ...SRC, address: null, port: null }, 8.64e15, { message: null }),
+    LogEvent.fromValues(SRC, 9, { message: 'v', facility: 23, severity: 0, version: 12 }), LogEvent.fromValues(SRC, 9, { facility: 7, severity: null, version: 0 }),
+    LogEvent.fromValues(SRC, 9, { message: 'f', fields: {} }));
   const w = new ByteWriter(16);
   for (const ev of cases) {
     w.reset();
