@@ -189,28 +189,42 @@ const NOT_PLAIN = new Uint8Array(256).map((_, c) => (c < 0x20 || c === 0x22 || c
 /** A view of the last event buffer, for the four-bytes-at-a-time test (events of a read share their buffer). */
 let viewOf: Buffer | null = null;
 let view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+/** The same for the writer's buffer (it changes only when the writer grows). */
+let outOf: Buffer | null = null;
+let outView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
 
 /**
  * A field still as received, copied as a JSON string straight from the message bytes when
  * they are plain printable ASCII (the common case: no string is made); false otherwise (the
- * caller writes the decoded value, which for such bytes is the same text). The test runs
+ * caller writes the decoded value, which for such bytes is the same text). Test and copy run
  * four bytes at a time (SWAR: no high bit, no byte below 0x20, no quote, no backslash).
  */
 function writeReceived(w: ByteWriter, b: Buffer, s: number, e: number): boolean {
+  const n = e - s;
+  w.ensure(n + 2);
+  const out = w.buf;
+  let p = w.pos;
+  out[p++] = 0x22;
   let i = s;
-  if (e - s >= 16) {
+  if (n >= 16) {
+    // The writer's position moves only when all of it was plain: a failed test leaves nothing written.
     if (b !== viewOf) { view = new DataView(b.buffer, b.byteOffset, b.length); viewOf = b; }
-    const dv = view;
-    for (; i + 4 <= e; i += 4) {
+    if (out !== outOf) { outView = new DataView(out.buffer, out.byteOffset, out.length); outOf = out; }
+    const dv = view, ov = outView;
+    for (; i + 4 <= e; i += 4, p += 4) {
       const x = dv.getInt32(i, true);
       const q = x ^ 0x22222222, k = x ^ 0x5c5c5c5c;
       if ((x | ((x - 0x20202020) & ~x) | ((q - 0x01010101) & ~q) | ((k - 0x01010101) & ~k)) & 0x80808080) break;
+      ov.setInt32(p, x, true);
     }
   }
-  for (; i < e; i++) if (NOT_PLAIN[b[i]!] !== 0) return false;
-  w.byte(0x22);
-  w.range(b, s, e);
-  w.byte(0x22);
+  for (; i < e; i++) {
+    const c = b[i]!;
+    if (NOT_PLAIN[c] !== 0) return false;
+    out[p++] = c;
+  }
+  out[p++] = 0x22;
+  w.pos = p;
   return true;
 }
 
