@@ -96,6 +96,8 @@ class StringCache {
  */
 export class OwnLineReader {
   private p = 0;
+  /** End of the line being read. */
+  private e = 0;
   /** A view of the buffer being read, for the word compares (made again when the buffer changes). */
   private dv: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
   private dvOf: Buffer | null = null;
@@ -120,6 +122,7 @@ export class OwnLineReader {
     const o = this.out;
     if (b !== this.dvOf) { this.dv = new DataView(b.buffer, b.byteOffset, b.length); this.dvOf = b; }
     this.p = s;
+    this.e = e;
     this.high = false;
     if (!this.lit(b, K_TIMESTAMP)) return null;
     const ts = this.string(b, e, this.tsCache);
@@ -178,7 +181,7 @@ export class OwnLineReader {
   /** Matches a literal at p and moves past it. */
   private lit(b: Buffer, k: Literal): boolean {
     let p = this.p;
-    if (p + k.length > b.length) return false;
+    if (p + k.length > this.e) return false;
     const dv = this.dv;
     const words = k.words;
     for (let i = 0; i < words.length; i++, p += 4) if (dv.getInt32(p, true) !== words[i]) return false;
