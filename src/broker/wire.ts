@@ -12,6 +12,7 @@ import { parseSyslog } from '../codec/syslog-parser.js';
 import { EventFlag, LogEvent, type EventSource, type Transport } from '../event/log-event.js';
 import { eventFromJson } from '../sources/http/decode.js';
 import type { Template } from '../template/template.js';
+import { OwnLineReader, type OwnLine } from './wire-reader.js';
 
 export const CONTENT_TYPE = 'application/x-ndjson';
 /** Header with the number of events in a message (informational; readers count lines). */
@@ -32,6 +33,8 @@ export interface OutMessage {
 /** A message being filled: its writer holds `key \0` and then the payload's lines. */
 interface Group { w: ByteWriter; prefix: number; events: LogEvent[] }
 
+/** Scratch for the key macros' bytes: the last event's at 0, the current one after it. */
+const keyBytes = new ByteWriter(256);
 /** Writers kept between batches (a message's payload is copied out), a few and not the biggest. */
 const spareWriters: ByteWriter[] = [];
 const SPARE_WRITERS = 8;
@@ -62,9 +65,28 @@ export function packMessages(events: LogEvent[], key: Template, escape: (v: stri
     w.pos = g.prefix + (w.pos - end);
     g.events = [];
   };
+  // Runs of events with the same key (one host's lines) are told apart by the macros' bytes, without rendering the key.
+  const kw = keyBytes;
+  let lastKey = '';
+  let lastLen = -1;
   for (let i = 0; i < events.length; i++) {
     const ev = events[i]!;
-    const k = constant ?? key.render(ev, escape);
+    let k: string;
+    if (constant !== null) k = constant;
+    else {
+      const at = lastLen < 0 ? 0 : lastLen;
+      kw.pos = at;
+      key.renderKey(ev, kw);
+      const n = kw.pos - at;
+      let same = n === lastLen;
+      if (same) { const b = kw.buf; for (let j = 0; j < n; j++) if (b[j] !== b[at + j]) { same = false; break; } }
+      if (same) k = lastKey;
+      else {
+        k = lastKey = key.render(ev, escape);
+        kw.buf.copyWithin(0, at, at + n);
+        lastLen = n;
+      }
+    }
     let g = groups.get(k);
     if (g === undefined) {
       const w = spareWriters.pop() ?? new ByteWriter(16 * 1024);
@@ -89,8 +111,11 @@ export function packMessages(events: LogEvent[], key: Template, escape: (v: stri
   return { messages, oversize };
 }
 
-/** The JSON text of an event source, made once per source (events of a connection share it). */
-const sourceJson = new WeakMap<EventSource, Buffer>();
+/**
+ * Per source, the end of its lines when fields are empty: `,"source":{...},"fields":{}}`,
+ * made once per source (events of a connection share it) and copied in one piece.
+ */
+const sourceTail = new WeakMap<EventSource, Buffer>();
 let lastReceived = -1;
 const receivedText = Buffer.alloc(32); // "YYYY-MM-DDTHH:MM:SS.sssZ" (longer past year 9999)
 let receivedLen = 0;
@@ -100,7 +125,20 @@ const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /** Constant parts of the line, as bytes. */
 const K = Object.fromEntries(['{"timestamp":', ',"received_at":"', '","facility":', ',"severity":', ',"version":', ',"hostname":', ',"appname":',
-  ',"procid":', ',"msgid":', ',"structured_data":', ',"message":', ',"source":', ',"fields":'].map((t, i) => [i, Buffer.from(t, 'latin1')])) as Record<number, Buffer>;
+  ',"procid":', ',"msgid":', ',"structured_data":', ',"message":', ',"fields":', ',"structured_data":null,"message":'].map((t, i) => [i, Buffer.from(t, 'latin1')])) as Record<number, Buffer>;
+
+/**
+ * `","facility":F,"severity":S,"version":V,"hostname":` for each facility 0..23, severity
+ * 0..7 and version 0..9 or null: seven pieces copied as one, made when first needed.
+ */
+const PRI_VERSION: (Buffer | undefined)[] = new Array(25 * 9 * 11);
+
+function priVersion(f: number | null, s: number | null, v: number | null): Buffer | undefined {
+  if ((f !== null && (f > 23 || f < 0 || !Number.isInteger(f))) || (s !== null && (s > 7 || s < 0 || !Number.isInteger(s))) ||
+    (v !== null && (v > 9 || v < 0 || !Number.isInteger(v)))) return undefined;
+  const i = ((f === null ? 24 : f) * 9 + (s === null ? 8 : s)) * 11 + (v === null ? 10 : v);
+  return (PRI_VERSION[i] ??= Buffer.from(`","facility":${num(f)},"severity":${num(s)},"version":${num(v)},"hostname":`, 'latin1'));
+}
 
 function lit(w: ByteWriter, b: Buffer): void {
   w.range(b, 0, b.length);
@@ -148,16 +186,45 @@ function writeNumber(w: ByteWriter, v: number | null): void {
 /** Bytes that are not copied into a JSON string as they are: controls, quote, backslash, non-ASCII. */
 const NOT_PLAIN = new Uint8Array(256).map((_, c) => (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x80 ? 1 : 0));
 
+/** A view of the last event buffer, for the four-bytes-at-a-time test (events of a read share their buffer). */
+let viewOf: Buffer | null = null;
+let view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+/** The same for the writer's buffer (it changes only when the writer grows). */
+let outOf: Buffer | null = null;
+let outView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+
 /**
  * A field still as received, copied as a JSON string straight from the message bytes when
  * they are plain printable ASCII (the common case: no string is made); false otherwise (the
- * caller writes the decoded value, which for such bytes is the same text).
+ * caller writes the decoded value, which for such bytes is the same text). Test and copy run
+ * four bytes at a time (SWAR: no high bit, no byte below 0x20, no quote, no backslash).
  */
 function writeReceived(w: ByteWriter, b: Buffer, s: number, e: number): boolean {
-  for (let i = s; i < e; i++) if (NOT_PLAIN[b[i]!] !== 0) return false;
-  w.byte(0x22);
-  w.range(b, s, e);
-  w.byte(0x22);
+  const n = e - s;
+  w.ensure(n + 2);
+  const out = w.buf;
+  let p = w.pos;
+  out[p++] = 0x22;
+  let i = s;
+  if (n >= 16) {
+    // The writer's position moves only when all of it was plain: a failed test leaves nothing written.
+    if (b !== viewOf) { view = new DataView(b.buffer, b.byteOffset, b.length); viewOf = b; }
+    if (out !== outOf) { outView = new DataView(out.buffer, out.byteOffset, out.length); outOf = out; }
+    const dv = view, ov = outView;
+    for (; i + 4 <= e; i += 4, p += 4) {
+      const x = dv.getInt32(i, true);
+      const q = x ^ 0x22222222, k = x ^ 0x5c5c5c5c;
+      if ((x | ((x - 0x20202020) & ~x) | ((q - 0x01010101) & ~q) | ((k - 0x01010101) & ~k)) & 0x80808080) break;
+      ov.setInt32(p, x, true);
+    }
+  }
+  for (; i < e; i++) {
+    const c = b[i]!;
+    if (NOT_PLAIN[c] !== 0) return false;
+    out[p++] = c;
+  }
+  out[p++] = 0x22;
+  w.pos = p;
   return true;
 }
 
@@ -167,10 +234,10 @@ function writeReceived(w: ByteWriter, b: Buffer, s: number, e: number): boolean 
  */
 export function writeEventJson(ev: LogEvent, w: ByteWriter): void {
   const s = ev.source;
-  let src = sourceJson.get(s);
-  if (src === undefined) {
-    src = Buffer.from(`{"name":${q(s.name)},"transport":${q(s.transport)},"address":${str(s.address)},"port":${num(s.port)},"tls_peer":${str(s.tlsPeer)}}`);
-    sourceJson.set(s, src);
+  let tail = sourceTail.get(s);
+  if (tail === undefined) {
+    tail = Buffer.from(`,"source":{"name":${q(s.name)},"transport":${q(s.transport)},"address":${str(s.address)},"port":${num(s.port)},"tls_peer":${str(s.tlsPeer)}},"fields":{}}`);
+    sourceTail.set(s, tail);
   }
   if (ev.receivedAt !== lastReceived) {
     lastReceived = ev.receivedAt;
@@ -181,10 +248,15 @@ export function writeEventJson(ev: LogEvent, w: ByteWriter): void {
   lit(w, K[0]!);
   if (!ev.asReceived('timestamp') || !writeReceived(w, b, ev.tsStart, ev.tsEnd)) writeString(w, ev.timestamp);
   lit(w, K[1]!); w.range(receivedText, 0, receivedLen);
-  lit(w, K[2]!); writeNumber(w, ev.facility);
-  lit(w, K[3]!); writeNumber(w, ev.severity);
-  lit(w, K[4]!); writeNumber(w, ev.versionNumber);
-  lit(w, K[5]!);
+  const facility = ev.facility, severity = ev.severity, version = ev.versionNumber;
+  const pv = priVersion(facility, severity, version);
+  if (pv !== undefined) lit(w, pv);
+  else {
+    lit(w, K[2]!); writeNumber(w, facility);
+    lit(w, K[3]!); writeNumber(w, severity);
+    lit(w, K[4]!); writeNumber(w, version);
+    lit(w, K[5]!);
+  }
   if (!ev.asReceived('hostname') || !writeReceived(w, b, ev.hostStart, ev.hostEnd)) writeString(w, ev.hostname);
   lit(w, K[6]!);
   if (!ev.asReceived('appname') || !writeReceived(w, b, ev.appStart, ev.appEnd)) writeString(w, ev.appname);
@@ -192,15 +264,15 @@ export function writeEventJson(ev: LogEvent, w: ByteWriter): void {
   if (!ev.asReceived('procid') || !writeReceived(w, b, ev.pidStart, ev.pidEnd)) writeString(w, ev.procid);
   lit(w, K[8]!);
   if (!ev.asReceived('msgid') || !writeReceived(w, b, ev.msgidStart, ev.msgidEnd)) writeString(w, ev.msgid);
-  lit(w, K[9]!);
   const sd = ev.structuredData;
-  if (sd === null) writeNull(w); else w.text(q(sd));
-  lit(w, K[10]!);
+  if (sd === null) lit(w, K[12]!);
+  else { lit(w, K[9]!); w.text(q(sd)); lit(w, K[10]!); }
   if (!ev.asReceived('message') || !writeReceived(w, b, ev.msgStart, ev.end)) writeString(w, ev.message);
-  lit(w, K[11]!); w.range(src, 0, src.length);
-  lit(w, K[12]!);
-  if (ev.flags & (EventFlag.TRUNCATED | EventFlag.INVALID_UTF8)) w.text(q(ev.toJSON().fields));
-  else if (ev.fields === null) { w.byte(0x7b); w.byte(0x7d); } else w.text(q(ev.fields));
+  if (!(ev.flags & (EventFlag.TRUNCATED | EventFlag.INVALID_UTF8)) && ev.fields === null) { lit(w, tail); return; }
+  // `,"fields":{}}` is the last 13 bytes of the tail.
+  w.range(tail, 0, tail.length - 13);
+  lit(w, K[11]!);
+  w.text(q(ev.flags & (EventFlag.TRUNCATED | EventFlag.INVALID_UTF8) ? ev.toJSON().fields : ev.fields));
   w.byte(0x7d);
 }
 
@@ -249,6 +321,8 @@ export class MessageDecoder {
   private lastReceivedText = '';
   private lastReceived = NaN;
   private lastSource: EventSource | null = null;
+  /** Sluice's own lines, read without JSON.parse (wire-reader.ts). */
+  private readonly reader = new OwnLineReader();
 
   constructor(private readonly name: string, private readonly transport: Transport, private readonly format: BrokerFormat, private readonly maxEventBytes: number) {
     this.own = { name, transport, address: null, port: null, tlsPeer: null };
@@ -282,6 +356,8 @@ export class MessageDecoder {
     const c = buf[s]!;
     const f = this.format;
     if (f === 'json' || (f === 'auto' && c === 0x7b /* { */)) {
+      const own = this.reader.read(buf, s, e);
+      if (own !== null) return this.fromOwnLine(own, now);
       let v: unknown;
       try {
         v = JSON.parse(buf.toString('utf8', s, e));
@@ -307,23 +383,35 @@ export class MessageDecoder {
     const sluice = typeof received === 'string' && typeof src === 'object' && src !== null && !Array.isArray(src);
     if (!sluice) return eventFromJson(obj, this.own, now, []);
     // One of ours: received_at and source are the contract's, not foreign fields.
-    if (received !== this.lastReceivedText) {
-      this.lastReceivedText = received;
-      this.lastReceived = Date.parse(received);
-    }
-    const at = Number.isNaN(this.lastReceived) ? now : this.lastReceived;
-    const source = this.sourceFor(src as Record<string, unknown>);
+    const at = this.receivedTime(received, now);
+    const s = src as Record<string, unknown>;
+    const source = this.sourceFor(typeof s.address === 'string' ? s.address : null, typeof s.port === 'number' ? s.port : null, typeof s.tls_peer === 'string' ? s.tls_peer : null);
     const own = ownEvent(obj, source, at);
     if (own !== null) return own;
     const { received_at: _r, source: _s, ...rest } = obj;
     return eventFromJson(rest, source, at, []);
   }
 
+  /** The event JSON.parse and ownEvent would have made of the same line. */
+  private fromOwnLine(o: OwnLine, now: number): LogEvent {
+    const source = this.sourceFor(o.address, o.port, o.tlsPeer);
+    return LogEvent.fromValues(source, this.receivedTime(o.receivedAt, now), {
+      timestamp: o.timestamp, facility: o.facility, severity: o.severity, version: o.version, hostname: o.hostname,
+      appname: o.appname, procid: o.procid, msgid: o.msgid, message: o.message, structuredData: null, fields: o.fields,
+    });
+  }
+
+  /** received_at in ms (now when it does not parse); events of a batch share it, so it is parsed once. */
+  private receivedTime(received: string, now: number): number {
+    if (received !== this.lastReceivedText) {
+      this.lastReceivedText = received;
+      this.lastReceived = Date.parse(received);
+    }
+    return Number.isNaN(this.lastReceived) ? now : this.lastReceived;
+  }
+
   /** The broker source with the original peer's address, cached: events of one peer share it. */
-  private sourceFor(s: Record<string, unknown>): EventSource {
-    const address = typeof s.address === 'string' ? s.address : null;
-    const port = typeof s.port === 'number' ? s.port : null;
-    const tlsPeer = typeof s.tls_peer === 'string' ? s.tls_peer : null;
+  private sourceFor(address: string | null, port: number | null, tlsPeer: string | null): EventSource {
     if (address === null && tlsPeer === null) return this.own;
     // Events of one message mostly come from one peer: the last one answers without a key.
     const last = this.lastSource;

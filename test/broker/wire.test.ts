@@ -38,7 +38,9 @@ test('the JSON line is exactly LogEvent.toJSON, flags included', () => {
   const odd = syslog('<13>1 - h a - - - tab\there \u2028 \ud83d\ude00 back\\slash');
   odd.message = 'lone \ud800 surrogate, control \u0001, quote "';
   odd.hostname = 'h\u00e9';
-  cases.push(odd, syslog('<13>1 - h a - - - caf\u00e9 \u007f'), LogEvent.fromValues({ ...SRC, address: null, port: null }, 8.64e15, { message: null }));
+  cases.push(odd, syslog('<13>1 - h a - - - caf\u00e9 \u007f'), LogEvent.fromValues({ ...SRC, address: null, port: null }, 8.64e15, { message: null }),
+    LogEvent.fromValues(SRC, 9, { message: 'v', facility: 23, severity: 0, version: 12 }), LogEvent.fromValues(SRC, 9, { facility: 7, severity: null, version: 0 }),
+    LogEvent.fromValues(SRC, 9, { message: 'f', fields: {} }));
   const w = new ByteWriter(16);
   for (const ev of cases) {
     w.reset();
@@ -94,4 +96,14 @@ test('reading back: sluice events keep their fields, receive time and peer; fore
   assert.equal(big.ok, false);
   const raw = new MessageDecoder('bus', 'amqp', 'raw', 100).decode(Buffer.from('a\nb'), 1);
   assert.ok(raw.ok && raw.events.length === 1 && raw.events[0]!.message === 'a\nb');
+});
+
+test('interleaved keys: each event goes to the message of its own key, whatever the previous event\'s key was', () => {
+  const key = Template.compile('k.${HOST}.${LEVEL}');
+  const hosts = ['a', 'b', 'a.b', 'a', 'ab', 'b', 'b', 'a'];
+  const evs = hosts.map((h, i) => syslog(`<${i % 2 === 0 ? 11 : 13}>1 - ${h} x - - - m${i}`));
+  const { messages } = packMessages(evs, key, escapeSubjectToken, 100, 1 << 20);
+  const got = messages.flatMap((m) => m.events.map((e) => [m.key, e.message]));
+  assert.deepEqual(got.sort(), evs.map((e) => [`k.${escapeSubjectToken(e.hostname!)}.${e.severity === 3 ? 'err' : 'notice'}`, e.message]).sort());
+  for (const m of messages) assert.equal(new Set(m.events.map((e) => `${e.hostname}|${e.severity}`)).size, 1);
 });
