@@ -2,7 +2,7 @@
 
 import type pg from 'pg';
 
-/** Runs COPY in autocommit: when this resolves, the rows are committed. */
+/** Runs COPY on the client; when this resolves the server has taken every row (committed with the transaction it runs in). */
 export async function copyText(client: pg.PoolClient, table: string, columns: string[], payload: Buffer): Promise<void> {
   const { from: copyFrom } = await import('pg-copy-streams');
   return new Promise((resolve, reject) => {

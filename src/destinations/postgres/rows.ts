@@ -2,8 +2,6 @@
 
 import { ByteWriter } from '../../codec/byte-writer.js';
 import { EventFlag, type LogEvent } from '../../event/log-event.js';
-import { messageTsvector } from '../../store/postgres/words.js';
-import type { StoreTables } from './schema.js';
 
 /** PostgreSQL text cannot hold NUL; the raw bytes keep the original. */
 function noNul(s: string): string {
@@ -46,9 +44,9 @@ function restJson(e: LogEvent): string {
 }
 
 /** One COPY row (with its trailing newline) for `e`, in copyColumns() order, as a string (benches, tests). */
-export function copyRow(e: LogEvent, t: StoreTables, timeMs: number): string {
+export function copyRow(e: LogEvent, seq: number, timeMs: number): string {
   const w = new ByteWriter(2048);
-  writeCopyRow(w, e, t, timeMs);
+  writeCopyRow(w, e, seq, timeMs);
   return w.view().toString('utf8');
 }
 
@@ -81,10 +79,11 @@ function writeText(w: ByteWriter, s: string | null): void {
  * One COPY row (with its trailing newline) for `e`, in copyColumns() order, written into `w` (no per-row string: at tens of thousands of
  * events a second the strings and their concatenation were a third of the time, in GC).
  */
-export function writeCopyRow(w: ByteWriter, e: LogEvent, t: StoreTables, timeMs: number): void {
+export function writeCopyRow(w: ByteWriter, e: LogEvent, seq: number, timeMs: number): void {
   const message = e.message;
   const raw = e.rawBytes;
-  w.text(new Date(timeMs).toISOString());
+  w.text(String(seq));
+  w.byte(9); w.text(new Date(timeMs).toISOString());
   w.byte(9);
   w.text(new Date(e.receivedAt).toISOString());
   w.byte(9); writeText(w, e.hostname);
@@ -100,9 +99,5 @@ export function writeCopyRow(w: ByteWriter, e: LogEvent, t: StoreTables, timeMs:
   w.byte(9);
   if (raw.length === 0) w.text('\\N'); else writeHex(w, raw);
   w.byte(9); w.text(esc(restJson(e)));
-  if (t.textIndex === 'tsvector') {
-    w.byte(9);
-    if (message === null) w.text('\\N'); else w.text(esc(messageTsvector(noNul(message))));
-  }
   w.byte(10);
 }
