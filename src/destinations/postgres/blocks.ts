@@ -9,7 +9,7 @@
 
 import type { LogEvent } from '../../event/log-event.js';
 import { ALL_ROWS, keyLexeme, MAX_POSITIONS, messageLexemes, quoteLexeme } from '../../store/postgres/words.js';
-import { DAY_MS, SEQ_STEP } from './schema.js';
+import { blocksTable, countsTable, DAY_MS, SEQ_STEP, type StoreTables } from './schema.js';
 
 export const BLOCK_EVENTS = SEQ_STEP;
 /** Bytes of tsvector one block holds at most (PostgreSQL's bound is 1 MB). */
@@ -19,10 +19,10 @@ const MINUTE_MS = 60_000;
 export const ROLLUP_FIELDS = ['host', 'app', 'facility', 'severity', 'source'] as const;
 export type RollupField = (typeof ROLLUP_FIELDS)[number];
 
-/** Parameter arrays of the INSERT of blocks and counts. */
+/** The blocks and counts of a chunk, column by column. */
 export interface ChunkIndex {
-  first: number[]; last: number[]; tMin: Date[]; tMax: Date[]; words: string[];
-  minute: Date[]; field: string[]; value: string[]; n: number[];
+  first: number[]; last: number[]; tMin: number[]; tMax: number[]; words: string[];
+  minute: number[]; field: string[]; value: string[]; n: number[];
 }
 
 function noNul(s: string): string {
@@ -80,8 +80,8 @@ export function chunkIndex(events: LogEvent[], times: number[], seqOf: (i: numbe
     if (b.n === 0) return;
     out.first.push(seqOf(b.start));
     out.last.push(seqOf(b.start + b.n - 1));
-    out.tMin.push(new Date(b.tMin));
-    out.tMax.push(new Date(b.tMax));
+    out.tMin.push(b.tMin);
+    out.tMax.push(b.tMax);
     out.words.push(b.literal());
     b.reset();
   };
@@ -117,10 +117,34 @@ export function chunkIndex(events: LogEvent[], times: number[], seqOf: (i: numbe
   for (const [k, n] of counts) {
     const a = k.indexOf('\t');
     const c = k.indexOf('\t', a + 1);
-    out.minute.push(new Date(Number(k.slice(0, a))));
+    out.minute.push(Number(k.slice(0, a)));
     out.field.push(k.slice(a + 1, c));
     out.value.push(k.slice(c + 1));
     out.n.push(n);
   }
   return out;
+}
+
+/** A string as an SQL literal whatever standard_conforming_strings is (E'' when it holds a backslash). */
+export function sqlLiteral(s: string): string {
+  const q = s.includes("'") ? s.replace(/'/g, "''") : s;
+  return q.includes('\\') ? `E'${q.replace(/\\/g, '\\\\')}'` : `'${q}'`;
+}
+
+const ts = (ms: number): string => `'${new Date(ms).toISOString()}'`;
+
+/**
+ * The INSERTs of a chunk's blocks and counts as one SQL text of literals, so that they and the
+ * COMMIT after them are one round trip (a parameterised statement cannot share a message).
+ * Every value is a number, an ISO time or sqlLiteral: nothing from an event is read as SQL.
+ */
+export function indexStatements(t: StoreTables, x: ChunkIndex): string {
+  const blocks: string[] = [];
+  for (let i = 0; i < x.first.length; i++) blocks.push(`(${x.first[i]}, ${x.last[i]}, ${ts(x.tMin[i]!)}, ${ts(x.tMax[i]!)}, ${sqlLiteral(x.words[i]!)})`);
+  const counts: string[] = [];
+  for (let i = 0; i < x.minute.length; i++) counts.push(`(${ts(x.minute[i]!)}, ${sqlLiteral(x.field[i]!)}, ${sqlLiteral(x.value[i]!)}, ${x.n[i]})`);
+  const out: string[] = [];
+  if (blocks.length > 0) out.push(`INSERT INTO ${blocksTable(t)} (first_seq, last_seq, t_min, t_max, words) VALUES ${blocks.join(', ')}`);
+  if (counts.length > 0) out.push(`INSERT INTO ${countsTable(t)} (minute, field, value, n) VALUES ${counts.join(', ')}`);
+  return out.join('; ');
 }

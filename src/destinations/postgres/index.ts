@@ -20,9 +20,9 @@ import type { Destination, DestinationContext, SendResult } from '../types.js';
 import { postgresDestinationInfo, type PostgresDestinationConfig } from './config.js';
 import { copyText } from './copy.js';
 import { eventTimeMs } from '../../codec/encode/common.js';
-import { chunkIndex, type ChunkIndex } from './blocks.js';
+import { chunkIndex, indexStatements, type ChunkIndex } from './blocks.js';
 import { writeCopyRow } from './rows.js';
-import { blocksTable, copyColumns, countsTable, DAY_MS, dropPartitionsBefore, ensureParent, ensurePartitions, eventsTable, SEQ_STEP, seqName, type StoreTables } from './schema.js';
+import { copyColumns, DAY_MS, dropPartitionsBefore, ensureParent, ensurePartitions, eventsTable, SEQ_STEP, seqName, type StoreTables } from './schema.js';
 
 export { postgresDestinationSchema, type PostgresDestinationConfig } from './config.js';
 
@@ -55,8 +55,6 @@ export class PostgresDestination implements Destination {
   readonly maxBatch: number;
   private readonly tables: StoreTables;
   private readonly columns: string[];
-  /** Inserts a chunk's blocks and counts (blocks.ts). */
-  private readonly indexSql: string;
   private readonly problems: RateLimitedLog;
   private readonly component: string;
   private readonly metrics: Metrics;
@@ -76,9 +74,6 @@ export class PostgresDestination implements Destination {
     this.maxBatch = cfg.batch_events;
     this.tables = { prefix: cfg.table };
     this.columns = copyColumns();
-    this.indexSql = `WITH b AS (INSERT INTO ${blocksTable(this.tables)} (first_seq, last_seq, t_min, t_max, words)
-      SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[], $5::tsvector[]))
-      INSERT INTO ${countsTable(this.tables)} (minute, field, value, n) SELECT * FROM unnest($6::timestamptz[], $7::text[], $8::text[], $9::int[])`;
     this.component = `destination ${ctx.name}`;
     this.problems = new RateLimitedLog(this.component);
   }
@@ -128,7 +123,8 @@ export class PostgresDestination implements Destination {
             if (j.done.has(c)) continue;
             const from = c * CHUNK;
             const to = Math.min(events.length, from + CHUNK);
-            const seq0 = Number((await client.query<{ s: string }>(`SELECT nextval('${seqName(this.tables)}')::text AS s`)).rows[0]!.s);
+            // The chunk's transaction opens with its seq numbers taken, in one round trip.
+            const seq0 = await this.beginChunk(client);
             // Rows go straight into one buffer; ends[k] is where row from+k ends.
             w.reset();
             const ends = new Int32Array(to - from + 1);
@@ -137,7 +133,7 @@ export class PostgresDestination implements Destination {
               ends[i - from + 1] = w.pos;
             }
             const rows: Rows = { buf: w.buf, ends, base: from, seq0 };
-            await this.copyChunk(client, events, rows, times, from, to, j.rejected);
+            await this.copyChunk(client, events, rows, times, from, to, j.rejected, true);
             j.done.add(c);
           }
         } finally {
@@ -182,16 +178,23 @@ export class PostgresDestination implements Destination {
     }
   }
 
-  private async copyChunk(client: pg.PoolClient, events: LogEvent[], rows: Rows, times: number[], from: number, to: number, rejected: { event: LogEvent; error: string }[]): Promise<void> {
+  /** BEGIN and the seq numbers of one chunk (the first of SEQ_STEP). */
+  private async beginChunk(client: pg.PoolClient): Promise<number> {
+    const r = await client.query(`BEGIN; SELECT nextval('${seqName(this.tables)}')::text AS s`) as unknown as pg.QueryResult<{ s: string }>[];
+    return Number(r[1]!.rows[0]!.s);
+  }
+
+  /** `open`: the chunk's transaction is already begun (beginChunk). */
+  private async copyChunk(client: pg.PoolClient, events: LogEvent[], rows: Rows, times: number[], from: number, to: number, rejected: { event: LogEvent; error: string }[], open: boolean): Promise<void> {
     const before = rejected.length;
     try {
-      await this.copyOrSplit(client, events, rows, times, from, to, rejected);
+      await this.copyOrSplit(client, events, rows, times, from, to, rejected, open);
     } catch (e) {
       // Another writer's retention dropped a day we thought existed: make it again, once.
       if ((e as { code?: unknown }).code !== '23514' || rejected.length > before) throw e;
       this.partitions.clear();
       await this.prepare(client, times.slice(from, to));
-      await this.copyOrSplit(client, events, rows, times, from, to, rejected);
+      await this.copyOrSplit(client, events, rows, times, from, to, rejected, false);
     }
   }
 
@@ -212,26 +215,26 @@ export class PostgresDestination implements Destination {
   }
 
   /** Rows [from, to) with their blocks and counts in one transaction; on a data error split in halves until each bad event is alone. */
-  private async copyOrSplit(client: pg.PoolClient, events: LogEvent[], rows: Rows, times: number[], from: number, to: number, rejected: { event: LogEvent; error: string }[]): Promise<void> {
+  private async copyOrSplit(client: pg.PoolClient, events: LogEvent[], rows: Rows, times: number[], from: number, to: number, rejected: { event: LogEvent; error: string }[], open: boolean): Promise<void> {
     const payload = rows.buf.subarray(rows.ends[from - rows.base]!, rows.ends[to - rows.base]!);
     const index = chunkIndex(events, times, (i) => rows.seq0 + i - rows.base, from, to);
     try {
-      await this.commitChunk(client, payload, index);
+      await this.commitChunk(client, payload, index, open);
     } catch (e) {
       if (isRetryable(e)) throw e;
       if (to - from === 1) { rejected.push({ event: events[from]!, error: describeError(e) }); return; }
       const mid = (from + to) >>> 1;
-      await this.copyOrSplit(client, events, rows, times, from, mid, rejected);
-      await this.copyOrSplit(client, events, rows, times, mid, to, rejected);
+      await this.copyOrSplit(client, events, rows, times, from, mid, rejected, false);
+      await this.copyOrSplit(client, events, rows, times, mid, to, rejected, false);
     }
   }
 
-  private async commitChunk(client: pg.PoolClient, payload: Buffer, x: ChunkIndex): Promise<void> {
-    await client.query('BEGIN');
+  /** COPY, then the blocks and counts with the COMMIT in one round trip (a simple query of literals, indexStatements). */
+  private async commitChunk(client: pg.PoolClient, payload: Buffer, x: ChunkIndex, open: boolean): Promise<void> {
     try {
+      if (!open) await client.query('BEGIN');
       await copyText(client, eventsTable(this.tables), this.columns, payload);
-      await client.query(this.indexSql, [x.first, x.last, x.tMin, x.tMax, x.words, x.minute, x.field, x.value, x.n]);
-      await client.query('COMMIT');
+      await client.query(`${indexStatements(this.tables, x)}; COMMIT`);
     } catch (e) {
       await client.query('ROLLBACK').catch(() => {});
       throw e;

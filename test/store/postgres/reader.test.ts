@@ -341,9 +341,11 @@ describe('PgStoreReader over many blocks: the text index and the rollup', { skip
       if (i % 97 === 0) words.push('gamma');
       if (i % 11 === 0) words.push('disk full');
       if (i % 13 === 0) words.push('full disk');
+      // Quotes and backslashes in values the blocks and counts hold as SQL literals.
+      const odd = i === 1234;
       out.push(LogEvent.fromValues(TCP, t + 5, {
-        timestamp: new Date(t).toISOString(), hostname: i % 50 === 0 ? `WEB-${i % 7}` : `web-${i % 7}`,
-        appname: ['sshd', 'cron', null][i % 3]!, severity: i % 8, facility: i % 24, message: words.join(' '), fields: {},
+        timestamp: new Date(t).toISOString(), hostname: odd ? "q'uote\\back" : i % 50 === 0 ? `WEB-${i % 7}` : `web-${i % 7}`,
+        appname: odd ? "x'); DROP TABLE sluice_counts; --" : ['sshd', 'cron', null][i % 3]!, severity: i % 8, facility: i % 24, message: words.join(' '), fields: {},
       }));
     }
     return out;
@@ -377,7 +379,7 @@ describe('PgStoreReader over many blocks: the text index and the rollup', { skip
     assert.equal(counted, N);
   });
 
-  const SEARCHES = ['alpha', 'beta', 'gamma', '"disk full"', 'disk full', 'gamma OR "full disk"', 'beta -gamma', 'NOT beta', 'host:web-3',
+  const SEARCHES = ['host:"q\'uote\\\\back"', 'app:"x\'); drop table sluice_counts; --"', 'alpha', 'beta', 'gamma', '"disk full"', 'disk full', 'gamma OR "full disk"', 'beta -gamma', 'NOT beta', 'host:web-3',
     'host:WEB-0', 'host:web-*', 'app:sshd beta', 'w12*', 'w1?', 'gamma host:web-1', 'severity:3 alpha', 'app:sshd OR gamma', '"full disk" | limit 5'];
 
   test('search: the evaluator\'s events in its order, whole and paged by cursor', async () => {
