@@ -15,7 +15,7 @@ import os from 'node:os';
 import pg from 'pg';
 import { parseSyslog } from '../../src/codec/syslog-parser.js';
 import { eventTimeMs } from '../../src/codec/encode/common.js';
-import { copyText } from '../../src/destinations/postgres/copy.js';
+import { copyBinary } from '../../src/destinations/postgres/copy.js';
 import { PostgresDestination, postgresDestinationSchema } from '../../src/destinations/postgres/index.js';
 import { copyRow } from '../../src/destinations/postgres/rows.js';
 import type { SendResult } from '../../src/destinations/types.js';
@@ -66,9 +66,22 @@ function cpuSeconds(pid: number): number {
   } catch { return 0; }
 }
 
-/** The earlier layout's per-event words: a tsvector literal with positions. */
-function wordsLiteral(message: string): string {
-  return messageWords(message).slice(0, 16383).map((w, i) => `'${w}':${i + 1}`).join(' ');
+/** The earlier layout's per-event words, a tsvector with positions, in its binary COPY form (a length, then the value). */
+function wordsField(message: string): Buffer {
+  const at = new Map<string, number[]>();
+  messageWords(message).slice(0, 16383).forEach((w, i) => { const p = at.get(w); if (p) { if (p.length < 256) p.push(i + 1); } else at.set(w, [i + 1]); });
+  const parts: Buffer[] = [Buffer.alloc(8)];
+  parts[0]!.writeInt32BE(at.size, 4);
+  for (const [w, p] of at) {
+    const b = Buffer.alloc(Buffer.byteLength(w) + 3 + 2 * p.length);
+    const n = b.write(w);
+    b.writeUInt16BE(p.length, n + 1);
+    p.forEach((x, k) => b.writeUInt16BE(x, n + 3 + 2 * k));
+    parts.push(b);
+  }
+  const out = Buffer.concat(parts);
+  out.writeInt32BE(out.length - 4, 0);
+  return out;
 }
 
 const PARTS: Record<string, string> = {
@@ -79,7 +92,7 @@ const PARTS: Record<string, string> = {
 /** The earlier layout and what each of its parts costs (one connection, COPYs of 1000). */
 async function layouts(c: pg.Client, pid: number, events: LogEvent[]): Promise<void> {
   const cols = ['seq', 'time', 'received', 'host', 'app', 'procid', 'msgid', 'facility', 'severity', 'source', 'transport', 'peer', 'message', 'raw', 'event'];
-  const rows = events.map((e, i) => copyRow(e, i + 1, eventTimeMs(e)).slice(0, -1));
+  const rows = events.map((e, i) => copyRow(e, i + 1, eventTimeMs(e)));
   const variants: [string, string[], boolean][] = [
     ['earlier layout: words tsvector + GIN, time INCLUDE, seq, lower(host), lower(app)', ['time_inc', 'seq', 'host', 'app', 'gin'], true],
     ['  without the GIN index', ['time_inc', 'seq', 'host', 'app'], true],
@@ -94,11 +107,16 @@ async function layouts(c: pg.Client, pid: number, events: LogEvent[]): Promise<v
     for (const part of parts) await c.query(PARTS[part]!.replace(' T ', ` ${t} `));
     const payloads: Buffer[] = [];
     for (let i = 0; i < rows.length; i += 1000) {
-      payloads.push(Buffer.from(rows.slice(i, i + 1000).map((r, k) => (withWords ? `${r}\t${wordsLiteral(events[i + k]!.message ?? '')}\n` : `${r}\n`)).join('')));
+      payloads.push(Buffer.concat(rows.slice(i, i + 1000).map((r, k) => {
+        if (!withWords) return r;
+        const t16 = Buffer.from(r);
+        t16.writeInt16BE(16, 0);
+        return Buffer.concat([t16, wordsField(events[i + k]!.message ?? '')]);
+      })));
     }
     const c0 = cpuSeconds(pid);
     const t0 = Date.now();
-    for (const p of payloads) await copyText(c as unknown as pg.PoolClient, t, withWords ? [...cols, 'words'] : cols, p);
+    for (const p of payloads) await copyBinary(c, t, withWords ? [...cols, 'words'] : cols, p);
     const secs = (Date.now() - t0) / 1000;
     await c.query(`VACUUM ${t}`);
     const us = ((cpuSeconds(pid) - c0) / events.length) * 1e6;
@@ -122,7 +140,7 @@ async function main(): Promise<void> {
     const pid = Number((await c.query('SELECT pg_backend_pid() AS p')).rows[0].p);
     const now = Date.now();
     const events = variedEvents(n, now - DAY_MS, DAY_MS);
-    console.log(`${n} varied 256-byte events; server CPU µs per event (COPY + VACUUM, the backends' /proc user+system)`);
+    console.log(`${n} varied 256-byte events; server CPU µs per event (binary COPY + VACUUM, the backends' /proc user+system)`);
     await layouts(c, pid, events);
     if (process.argv.includes('--layout-only')) return;
     // The destination as it writes now: its own connections (writers), batches of 5000.

@@ -18,7 +18,7 @@ import type { StoreReader } from '../../store/types.js';
 import type { DestinationKind } from '../index.js';
 import type { Destination, DestinationContext, SendResult } from '../types.js';
 import { postgresDestinationInfo, type PostgresDestinationConfig } from './config.js';
-import { copyText } from './copy.js';
+import { copyBinary } from './copy.js';
 import { eventTimeMs } from '../../codec/encode/common.js';
 import { chunkIndex, indexStatements, type ChunkIndex } from './blocks.js';
 import { writeCopyRow } from './rows.js';
@@ -233,7 +233,7 @@ export class PostgresDestination implements Destination {
   private async commitChunk(client: pg.PoolClient, payload: Buffer, x: ChunkIndex, open: boolean): Promise<void> {
     try {
       if (!open) await client.query('BEGIN');
-      await copyText(client, eventsTable(this.tables), this.columns, payload);
+      await copyBinary(client, eventsTable(this.tables), this.columns, payload);
       await client.query(`${indexStatements(this.tables, x)}; COMMIT`);
     } catch (e) {
       await client.query('ROLLBACK').catch(() => {});
