@@ -29,8 +29,20 @@ function noNul(s: string): string {
   return s.includes('\0') ? s.replace(/\0/g, '\uFFFD') : s;
 }
 
+/**
+ * One block's lexemes and the rows of each, in typed arrays (a linked list of positions per
+ * lexeme) rather than an array per lexeme: the writer's garbage, not its lookups, was the cost.
+ */
 class BlockBuilder {
-  private lexemes = new Map<string, number[]>();
+  private readonly ids = new Map<string, number>();
+  private readonly lexemes: string[] = [];
+  private npos = new Int32Array(1024);
+  private lastPos = new Int32Array(1024);
+  private lastNode = new Int32Array(1024);
+  private firstNode = new Int32Array(1024);
+  private nodePos = new Int32Array(16384);
+  private nodeNext = new Int32Array(16384);
+  private nodes = 0;
   private bytes = 0;
   start = -1;
   day = 0;
@@ -42,31 +54,69 @@ class BlockBuilder {
     return this.n > 0 && (day !== this.day || this.n >= BLOCK_EVENTS || this.bytes > MAX_BLOCK_BYTES);
   }
 
+  private node(pos: number): number {
+    if (this.nodes === this.nodePos.length) {
+      const p = new Int32Array(this.nodes * 2); p.set(this.nodePos); this.nodePos = p;
+      const q = new Int32Array(this.nodes * 2); q.set(this.nodeNext); this.nodeNext = q;
+    }
+    this.nodePos[this.nodes] = pos;
+    this.nodeNext[this.nodes] = -1;
+    return this.nodes++;
+  }
+
   add(pos: number, lexeme: string): void {
-    const p = this.lexemes.get(lexeme);
-    if (p === undefined) {
-      this.lexemes.set(lexeme, [pos]);
+    const id = this.ids.get(lexeme);
+    if (id === undefined) {
+      const k = this.lexemes.length;
+      if (k === this.npos.length) {
+        const grow = (a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => { const b = new Int32Array(k * 2); b.set(a); return b; };
+        this.npos = grow(this.npos); this.lastPos = grow(this.lastPos); this.lastNode = grow(this.lastNode); this.firstNode = grow(this.firstNode);
+      }
+      this.ids.set(lexeme, k);
+      this.lexemes.push(lexeme);
+      const nd = this.node(pos);
+      this.firstNode[k] = nd;
+      this.lastNode[k] = nd;
+      this.npos[k] = 1;
+      this.lastPos[k] = pos;
       this.bytes += lexeme.length * 3 + 8;
-    } else if (p[p.length - 1] !== pos && p.length <= MAX_POSITIONS) {
-      p.push(pos);
+    } else if (this.lastPos[id] !== pos && this.npos[id]! <= MAX_POSITIONS) {
+      const nd = this.node(pos);
+      this.nodeNext[this.lastNode[id]!] = nd;
+      this.lastNode[id] = nd;
+      this.npos[id]!++;
+      this.lastPos[id] = pos;
       this.bytes += 2;
     }
   }
 
   literal(): string {
     let out = '';
-    for (const [lexeme, p] of this.lexemes) {
-      if (out.length > 0) out += ' ';
-      out += quoteLexeme(lexeme) + ':' + (p.length > MAX_POSITIONS ? ALL_ROWS : p.join(','));
+    for (let k = 0; k < this.lexemes.length; k++) {
+      if (k > 0) out += ' ';
+      out += quoteLexeme(this.lexemes[k]!) + ':';
+      if (this.npos[k]! > MAX_POSITIONS) { out += ALL_ROWS; continue; }
+      let nd = this.firstNode[k]!;
+      out += this.nodePos[nd]!;
+      for (nd = this.nodeNext[nd]!; nd >= 0; nd = this.nodeNext[nd]!) out += ',' + this.nodePos[nd]!;
     }
     return out;
   }
 
   reset(): void {
-    this.lexemes = new Map();
+    this.ids.clear();
+    this.lexemes.length = 0;
+    this.nodes = 0;
     this.bytes = 0;
     this.n = 0;
   }
+}
+
+/** One minute's counts: every event, and per rolled field its values. */
+interface MinuteCounts { n: number; values: Map<string, number>[] }
+
+function bump(m: Map<string, number>, v: string): void {
+  m.set(v, (m.get(v) ?? 0) + 1);
 }
 
 /**
@@ -85,11 +135,7 @@ export function chunkIndex(events: LogEvent[], times: number[], seqOf: (i: numbe
     out.words.push(b.literal());
     b.reset();
   };
-  const counts = new Map<string, number>();
-  const count = (minute: number, field: string, value: string): void => {
-    const k = `${minute}\t${field}\t${value}`;
-    counts.set(k, (counts.get(k) ?? 0) + 1);
-  };
+  const minutes = new Map<number, MinuteCounts>();
   for (let i = from; i < to; i++) {
     const e = events[i]!;
     const t = times[i]!;
@@ -106,21 +152,22 @@ export function chunkIndex(events: LogEvent[], times: number[], seqOf: (i: numbe
     if (host !== null) b.add(pos, keyLexeme('host', noNul(host)));
     if (app !== null) b.add(pos, keyLexeme('app', noNul(app)));
     const minute = Math.floor(t / MINUTE_MS) * MINUTE_MS;
-    count(minute, '', '');
-    if (host !== null) count(minute, 'host', noNul(host));
-    if (app !== null) count(minute, 'app', noNul(app));
-    if (e.facility !== null) count(minute, 'facility', String(e.facility));
-    if (e.severity !== null) count(minute, 'severity', String(e.severity));
-    count(minute, 'source', noNul(e.source.name));
+    let m = minutes.get(minute);
+    if (m === undefined) { m = { n: 0, values: ROLLUP_FIELDS.map(() => new Map()) }; minutes.set(minute, m); }
+    m.n++;
+    // In ROLLUP_FIELDS order.
+    if (host !== null) bump(m.values[0]!, noNul(host));
+    if (app !== null) bump(m.values[1]!, noNul(app));
+    if (e.facility !== null) bump(m.values[2]!, String(e.facility));
+    if (e.severity !== null) bump(m.values[3]!, String(e.severity));
+    bump(m.values[4]!, noNul(e.source.name));
   }
   close();
-  for (const [k, n] of counts) {
-    const a = k.indexOf('\t');
-    const c = k.indexOf('\t', a + 1);
-    out.minute.push(Number(k.slice(0, a)));
-    out.field.push(k.slice(a + 1, c));
-    out.value.push(k.slice(c + 1));
-    out.n.push(n);
+  for (const [minute, m] of minutes) {
+    out.minute.push(minute); out.field.push(''); out.value.push(''); out.n.push(m.n);
+    m.values.forEach((vs, f) => {
+      for (const [v, n] of vs) { out.minute.push(minute); out.field.push(ROLLUP_FIELDS[f]!); out.value.push(v); out.n.push(n); }
+    });
   }
   return out;
 }
