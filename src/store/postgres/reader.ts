@@ -143,7 +143,7 @@ export class PgStoreReader implements StoreReader {
   }
 
   /** Runs one statement read-only under a timeout. */
-  private async run<R extends pg.QueryResultRow>(sql: string, params: unknown[], timeoutMs: number): Promise<R[]> {
+  private async run<R extends pg.QueryResultRow>(sql: string, params: unknown[], timeoutMs: number, settings = ''): Promise<R[]> {
     let client: pg.PoolClient;
     try {
       client = await (await this.pool()).connect();
@@ -158,7 +158,7 @@ export class PgStoreReader implements StoreReader {
         await checkLayout(client, this.tables);
         this.layoutChecked = true;
       }
-      await client.query(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
+      await client.query(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${Math.max(1, Math.floor(timeoutMs))}${settings}`);
       const r = await client.query<R>(sql, params);
       await client.query('COMMIT');
       return r.rows;
@@ -214,6 +214,7 @@ export class PgStoreReader implements StoreReader {
         if (bp !== null) {
           bounded = await this.blockPages(req.query, req.range, bp, after, deadline,
             (tMax) => found.length >= limit && found[limit - 1]!.time > tMax,
+            () => Math.max(1, limit - found.length),
             (evs) => { found.push(...evs); found.sort(newestFirst); if (found.length > limit) found.length = limit; });
         } else {
           bounded = await this.scanPages(req.query, req.range, after, deadline, (evs) => { found.push(...evs); return found.length < limit; });
@@ -255,14 +256,16 @@ export class PgStoreReader implements StoreReader {
   }
 
   /**
-   * Candidate blocks newest first (by their newest event), in pages that grow from 4 to
+   * Candidate blocks newest first (by their newest event), in pages that grow from 8 to
    * MAX_BLOCK_PAGE; before each block `stop(its newest time)` may end the read; the matching
-   * events of each page go to `visit`. True when the deadline ended it.
+   * events of each page go to `visit`. A page's rows are read once they are `want()` × 4
+   * candidates (at least 500), so a common word reads a block or two, not a page of them.
+   * True when the deadline ended it.
    */
   private async blockPages(query: Query, range: TimeRange, bp: BlockPlan, after: [number, number] | null, deadline: number,
-    stop: (tMax: number) => boolean, visit: (evs: StoredEvent[]) => void): Promise<boolean> {
+    stop: (tMax: number) => boolean, want: () => number, visit: (evs: StoredEvent[]) => void): Promise<boolean> {
     const matcher = compileMatcher(query.filter);
-    let page = 4;
+    let page = 8;
     let bound: { t: Date; s: string } | null = null;
     for (;;) {
       const left = deadline - Date.now();
@@ -274,10 +277,15 @@ export class PgStoreReader implements StoreReader {
       if (after) sql += ` AND t_min <= ${p.add(new Date(after[0]), 'timestamptz')}`;
       if (bound) sql += ` AND (t_max, last_seq) < (${p.add(bound.t, 'timestamptz')}, ${p.add(bound.s, 'bigint')})`;
       sql += ` ORDER BY t_max DESC, last_seq DESC LIMIT ${page}`;
-      const blocks = await this.run<{ f: string; l: string; t_max: Date; hits: string[] }>(sql, p.values, left);
+      // The blocks' words are large (toasted) values: a seq scan that reads every one costs far
+      // more than the planner thinks (28 ms against 0.1 ms through the GIN index, 1M events).
+      const blocks = await this.run<{ f: string; l: string; t_max: Date; hits: string[] }>(sql, p.values, left, '; SET LOCAL enable_seqscan = off');
       const seqs: string[] = [];
       let stopped = false;
+      let used = 0;
       for (const b of blocks) {
+        if (seqs.length >= Math.max(500, want() * 4)) break;
+        used++;
         if (stop(b.t_max.getTime())) { stopped = true; break; }
         const positions = new Map<string, number[]>();
         for (const h of b.hits) {
@@ -298,8 +306,8 @@ export class PgStoreReader implements StoreReader {
         if (left2 <= 0) return true;
         visit((await this.run<EventRow>(rowSql, p2.values, left2)).map(toStored).filter((e) => matcher(e.event)));
       }
-      if (stopped || blocks.length < page) return false;
-      const lastBlock = blocks[blocks.length - 1]!;
+      if (stopped || (blocks.length < page && used === blocks.length)) return false;
+      const lastBlock = blocks[used - 1]!;
       bound = { t: lastBlock.t_max, s: lastBlock.l };
       page = Math.min(page * 2, MAX_BLOCK_PAGE);
     }
@@ -330,7 +338,7 @@ export class PgStoreReader implements StoreReader {
     const deadline = Date.now() + this.budget(query);
     const bp = blockPlan(query.filter);
     try {
-      if (bp !== null) return await this.blockPages(query, range, bp, null, deadline, () => false, (evs) => { for (const e of evs) add(e); });
+      if (bp !== null) return await this.blockPages(query, range, bp, null, deadline, () => false, () => Infinity, (evs) => { for (const e of evs) add(e); });
       return await this.scanPages(query, range, null, deadline, (evs) => { for (const e of evs) add(e); return true; });
     } catch (e) {
       if (!isTimeout(e)) throw this.wrap(e);
