@@ -134,6 +134,10 @@ describe('postgres destination', { skip }, () => {
     assert.deepEqual(msgs, ['recent', 'now']);
     const days = await listPartitions(db.client, { prefix: 'ret_' });
     assert.ok(days.every((x) => x + DAY > now - 10 * DAY), 'no partition older than max_age is left');
+    // The day's blocks and counts left with it: the same days, in each table.
+    const parts = (await db.client.query(`SELECT p.relname AS parent, count(*)::int AS n FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname IN ('ret_events', 'ret_blocks', 'ret_counts') GROUP BY 1`)).rows;
+    assert.deepEqual(Object.fromEntries(parts.map((r) => [r.parent, r.n])), { ret_events: days.length, ret_blocks: days.length, ret_counts: days.length });
+    assert.equal(Number((await db.client.query(`SELECT sum(n) AS n FROM ret_counts WHERE field = ''`)).rows[0].n), 2);
     await d2.stop();
   });
 
