@@ -15,9 +15,9 @@
 // bench/peers/setup.sh), syslog-ng-sql (syslog-ng-mod-sql + libdbd-pgsql).
 // Query latency: 1,000,000 varied events (24 h, 20 hosts, a rare word once per 10,000) written
 // through the postgres and the store destination, then through their readers, median of 20: the rare word's
-// newest 100; facet counts by host over 24 h; a 60-bucket histogram. The embedded store is read
-// twice: as the API reads it (rollup for facets and histograms) and with rollup: false (every
-// row counted, as before the rollup), interleaved query by query.
+// newest 100; facet counts by host over 24 h; a 60-bucket histogram. Each store is read twice:
+// as the API reads it (rollup for facets and histograms) and with rollup: false (every row
+// counted, as before the rollup), interleaved query by query.
 // Everything listens on 127.0.0.1; processes are stopped by PID; each step is bounded in count and time.
 // Prints a markdown table on stdout (progress on stderr).
 
@@ -397,10 +397,12 @@ async function queryBench(total: number): Promise<{ rows: QueryRow[]; loadEvents
     await dest.start();
     rates.postgres = await load(dest, total, start);
     await dest.stop();
-    await withDb(db, (c) => c.query('VACUUM ANALYZE sluice_events'));
+    await withDb(db, (c) => c.query('VACUUM ANALYZE sluice_events, sluice_blocks, sluice_counts'));
     const reader = new PgStoreReader({ url });
-    rows.push(...await timeQueries([{ store: 'postgres', reader }], range));
+    const pgCounting = new PgStoreReader({ url, rollup: false });
+    rows.push(...await timeQueries([{ store: 'postgres', reader }, { store: 'postgres, rows counted (rollup: false)', reader: pgCounting }], range));
     await reader.close();
+    await pgCounting.close();
   } finally {
     await dropDb(db);
   }

@@ -1,4 +1,5 @@
-// The PostgreSQL store destination: each batch one COPY into daily partitions, `ok` only once committed.
+// The PostgreSQL store destination: each chunk of a batch one transaction (COPY of the events,
+// their text index blocks and rollup counts), `ok` only once all are committed.
 //
 // Partitions are made on demand for the days a batch touches (under an advisory lock, so
 // several aggregators can share one database), expired ones dropped whole. A batch the server
@@ -17,30 +18,21 @@ import type { StoreReader } from '../../store/types.js';
 import type { DestinationKind } from '../index.js';
 import type { Destination, DestinationContext, SendResult } from '../types.js';
 import { postgresDestinationInfo, type PostgresDestinationConfig } from './config.js';
-import { copyText } from './copy.js';
+import { copyBinary } from './copy.js';
 import { eventTimeMs } from '../../codec/encode/common.js';
-import { writeCopyRow } from './rows.js';
-import { copyColumns, DAY_MS, dropPartitionsBefore, ensureParent, ensurePartitions, eventsTable, type StoreTables } from './schema.js';
+import { chunkIndex, indexStatements, type ChunkIndex } from './blocks.js';
+import { patchSeq, writeCopyRow } from './rows.js';
+import { copyColumns, DAY_MS, dropPartitionsBefore, ensureParent, ensurePartitions, eventsTable, SEQ_STEP, seqName, type StoreTables } from './schema.js';
 
 export { postgresDestinationSchema, type PostgresDestinationConfig } from './config.js';
 
-/**
- * Full-text index of the PostgreSQL store: tsvector/GIN of the query language's own words.
- * Measured on this machine (bench/micro/pg-store.ts, 200,000 varied 256-byte events, one COPY
- * connection, machine busy with other work): tsvector 9,124 events/s, rare word newest 100
- * 0.54 ms, common word 7.7 ms, 1,521 bytes/event; pg_trgm 2,605 events/s, 0.84 ms, 24.6 ms,
- * 1,655 bytes/event. pg_trgm would only help leading wildcards and regexes, which stay bounded scans.
- * (COPY vs multi-row INSERT … unnest on the same run: 9,124 vs 5,558 events/s.)
- */
-export const TEXT_INDEX = 'tsvector' as const;
-
 const RETENTION_EVERY_MS = 3_600_000;
 
-/** Events per COPY (and commit) within a batch. */
-const CHUNK = 1000;
+/** Events per COPY (and commit) within a batch: one nextval's worth of seq numbers. */
+const CHUNK = SEQ_STEP;
 
-/** A chunk's encoded rows: row i is buf[ends[i - base], ends[i - base + 1]). */
-interface Rows { buf: Buffer; ends: Int32Array; base: number }
+/** A chunk's encoded rows: row i is buf[ends[i - base], ends[i - base + 1]) and has seq seq0 + i - base. */
+interface Rows { buf: Buffer; ends: Int32Array; base: number; seq0: number }
 
 /** A failure of the server or the network, not of the data: send the batch again later. */
 export function isRetryable(e: unknown): boolean {
@@ -80,8 +72,8 @@ export class PostgresDestination implements Destination {
     this.metrics = ctx.metrics;
     this.name = ctx.name;
     this.maxBatch = cfg.batch_events;
-    this.tables = { prefix: cfg.table, textIndex: TEXT_INDEX };
-    this.columns = copyColumns(this.tables);
+    this.tables = { prefix: cfg.table };
+    this.columns = copyColumns();
     this.component = `destination ${ctx.name}`;
     this.problems = new RateLimitedLog(this.component);
   }
@@ -131,15 +123,21 @@ export class PostgresDestination implements Destination {
             if (j.done.has(c)) continue;
             const from = c * CHUNK;
             const to = Math.min(events.length, from + CHUNK);
+            // The chunk's transaction opens with its seq numbers taken, in one round trip, while
+            // the rows are encoded (seq 0 for now: a fixed-width field, patched after).
+            const begun = this.beginChunk(client);
+            begun.catch(() => {}); // awaited below; this only keeps a failure during the encoding from going unhandled
             // Rows go straight into one buffer; ends[k] is where row from+k ends.
             w.reset();
             const ends = new Int32Array(to - from + 1);
             for (let i = from; i < to; i++) {
-              writeCopyRow(w, events[i]!, this.tables, times[i]!);
+              writeCopyRow(w, events[i]!, 0, times[i]!);
               ends[i - from + 1] = w.pos;
             }
-            const rows: Rows = { buf: w.buf, ends, base: from };
-            await this.copyChunk(client, events, rows, times, from, to, j.rejected);
+            const seq0 = await begun;
+            for (let k = 0; k < to - from; k++) patchSeq(w.buf, ends[k]!, seq0 + k);
+            const rows: Rows = { buf: w.buf, ends, base: from, seq0 };
+            await this.copyChunk(client, events, rows, times, from, to, j.rejected, true);
             j.done.add(c);
           }
         } finally {
@@ -184,16 +182,23 @@ export class PostgresDestination implements Destination {
     }
   }
 
-  private async copyChunk(client: pg.PoolClient, events: LogEvent[], rows: Rows, times: number[], from: number, to: number, rejected: { event: LogEvent; error: string }[]): Promise<void> {
+  /** BEGIN and the seq numbers of one chunk (the first of SEQ_STEP). */
+  private async beginChunk(client: pg.PoolClient): Promise<number> {
+    const r = await client.query(`BEGIN; SELECT nextval('${seqName(this.tables)}')::text AS s`) as unknown as pg.QueryResult<{ s: string }>[];
+    return Number(r[1]!.rows[0]!.s);
+  }
+
+  /** `open`: the chunk's transaction is already begun (beginChunk). */
+  private async copyChunk(client: pg.PoolClient, events: LogEvent[], rows: Rows, times: number[], from: number, to: number, rejected: { event: LogEvent; error: string }[], open: boolean): Promise<void> {
     const before = rejected.length;
     try {
-      await this.copyOrSplit(client, events, rows, from, to, rejected);
+      await this.copyOrSplit(client, events, rows, times, from, to, rejected, open);
     } catch (e) {
       // Another writer's retention dropped a day we thought existed: make it again, once.
       if ((e as { code?: unknown }).code !== '23514' || rejected.length > before) throw e;
       this.partitions.clear();
       await this.prepare(client, times.slice(from, to));
-      await this.copyOrSplit(client, events, rows, from, to, rejected);
+      await this.copyOrSplit(client, events, rows, times, from, to, rejected, false);
     }
   }
 
@@ -213,17 +218,35 @@ export class PostgresDestination implements Destination {
     for (const d of days) this.partitions.add(d);
   }
 
-  /** COPY rows [from, to); on a data error split in halves until each bad event is alone. */
-  private async copyOrSplit(client: pg.PoolClient, events: LogEvent[], rows: Rows, from: number, to: number, rejected: { event: LogEvent; error: string }[]): Promise<void> {
+  /** Rows [from, to) with their blocks and counts in one transaction; on a data error split in halves until each bad event is alone. */
+  private async copyOrSplit(client: pg.PoolClient, events: LogEvent[], rows: Rows, times: number[], from: number, to: number, rejected: { event: LogEvent; error: string }[], open: boolean): Promise<void> {
     const payload = rows.buf.subarray(rows.ends[from - rows.base]!, rows.ends[to - rows.base]!);
     try {
-      await copyText(client, eventsTable(this.tables), this.columns, payload);
+      await this.commitChunk(client, payload, () => chunkIndex(events, times, (i) => rows.seq0 + i - rows.base, from, to), open);
     } catch (e) {
       if (isRetryable(e)) throw e;
       if (to - from === 1) { rejected.push({ event: events[from]!, error: describeError(e) }); return; }
       const mid = (from + to) >>> 1;
-      await this.copyOrSplit(client, events, rows, from, mid, rejected);
-      await this.copyOrSplit(client, events, rows, mid, to, rejected);
+      await this.copyOrSplit(client, events, rows, times, from, mid, rejected, false);
+      await this.copyOrSplit(client, events, rows, times, mid, to, rejected, false);
+    }
+  }
+
+  /**
+   * COPY, then the blocks and counts with the COMMIT in one round trip (a simple query of
+   * literals, indexStatements). The blocks are built while the server takes the COPY.
+   */
+  private async commitChunk(client: pg.PoolClient, payload: Buffer, index: () => ChunkIndex, open: boolean): Promise<void> {
+    try {
+      if (!open) await client.query('BEGIN');
+      const copied = copyBinary(client, eventsTable(this.tables), this.columns, payload);
+      copied.catch(() => {}); // awaited below (the same failure)
+      const statements = indexStatements(this.tables, index());
+      await copied;
+      await client.query(`${statements}; COMMIT`);
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw e;
     }
   }
 

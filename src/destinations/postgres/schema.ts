@@ -1,39 +1,65 @@
-// The tables of the PostgreSQL store: one parent partitioned by event time, one partition per UTC day.
+// The tables of the PostgreSQL store, each partitioned by UTC day (one partition per day and table):
 //
-// Several aggregators may write one database: every DDL statement runs under a transaction-
-// scoped advisory lock keyed by the table prefix, and uses IF (NOT) EXISTS, so two writers
-// creating the same day's partition (or dropping an expired one) wait for each other instead
-// of failing on the catalog's unique indexes.
+//   <prefix>events  one row per event (seq, time, the columns, raw bytes, the rest as jsonb);
+//                   btree indexes on time and seq only.
+//   <prefix>blocks  one row per block of up to BLOCK_EVENTS consecutive events of one COPY and
+//                   one day (first_seq..last_seq, t_min, t_max) with a tsvector of the block's
+//                   distinct words (blocks.ts), GIN-indexed: the text index.
+//   <prefix>counts  events per minute by host, app, facility, severity and source, and in all
+//                   (field ''): the rollup that histograms and facet counts read.
+//   <prefix>seq     the sequence the writers take seq numbers from, SEQ_STEP at a time.
+//
+// All three tables of a batch are written in the one transaction of its COPY, so the counts
+// and the text index hold exactly the committed events. Retention drops the day's partition
+// of each table. Several aggregators may write one database: every DDL statement runs under a
+// transaction-scoped advisory lock keyed by the table prefix, and uses IF (NOT) EXISTS, so two
+// writers creating the same day's partitions (or dropping expired ones) wait for each other
+// instead of failing on the catalog's unique indexes.
+//
+// Tables made by sluice before this layout (a per-event `words` column, GIN on every row) are
+// not read or written: LAYOUT_ERROR says what to do.
 
 import type pg from 'pg';
+import { SluiceError } from '../../errors.js';
 
 export const DAY_MS = 86_400_000;
 
-/** Statistics target of the words column (PostgreSQL's default is 100). */
-const WORDS_STATISTICS = 1000;
-
-/** How the message text is indexed (see README "PostgreSQL" for the measurement behind the default). */
-export type TextIndex = 'tsvector' | 'trgm';
+/**
+ * Seq numbers a writer takes at once (one nextval per COPY; its rows get base, base+1, …).
+ * A COPY holds at most this many events; a smaller one leaves a gap in the numbers.
+ */
+export const SEQ_STEP = 1000;
 
 export interface StoreTables {
   /** Prefix, e.g. sluice_ (validated by the config schema: [a-z_][a-z0-9_]*). */
   prefix: string;
-  textIndex: TextIndex;
 }
 
 export function eventsTable(t: StoreTables): string {
   return `${t.prefix}events`;
 }
 
-export function partitionName(t: StoreTables, dayStartMs: number): string {
-  return `${t.prefix}events_p${new Date(dayStartMs).toISOString().slice(0, 10).replace(/-/g, '')}`;
+export function blocksTable(t: StoreTables): string {
+  return `${t.prefix}blocks`;
 }
 
-/** Columns in COPY order (seq comes from the sequence). */
-export function copyColumns(t: StoreTables): string[] {
-  const cols = ['time', 'received', 'host', 'app', 'procid', 'msgid', 'facility', 'severity', 'source', 'transport', 'peer', 'message', 'raw', 'event'];
-  if (t.textIndex === 'tsvector') cols.push('words');
-  return cols;
+export function countsTable(t: StoreTables): string {
+  return `${t.prefix}counts`;
+}
+
+export function seqName(t: StoreTables): string {
+  return `${t.prefix}seq`;
+}
+
+const dayTag = (dayStartMs: number): string => new Date(dayStartMs).toISOString().slice(0, 10).replace(/-/g, '');
+
+export function partitionName(t: StoreTables, dayStartMs: number): string {
+  return `${eventsTable(t)}_p${dayTag(dayStartMs)}`;
+}
+
+/** Columns in COPY order. */
+export function copyColumns(): string[] {
+  return ['seq', 'time', 'received', 'host', 'app', 'procid', 'msgid', 'facility', 'severity', 'source', 'transport', 'peer', 'message', 'raw', 'event'];
 }
 
 /** A 64-bit advisory lock key per prefix: all sluice writers of one table set agree on it. */
@@ -55,15 +81,32 @@ async function underLock(client: pg.PoolClient | pg.Client, t: StoreTables, work
   }
 }
 
-/** Creates the parent table, its sequence and its partitioned indexes when missing. */
+/** The error for tables of the earlier layout (per-event words column): told, not guessed at. */
+export function layoutError(t: StoreTables): SluiceError {
+  return new SluiceError('SLUICE_ERR_PG', `${eventsTable(t)} has the layout of an earlier sluice (a words column on every event, no ${blocksTable(t)}), which this version neither reads nor writes: `
+    + `give the destination a new table prefix (table: ...) or a new database, or drop the old tables (DROP TABLE ${eventsTable(t)} CASCADE) once they are no longer needed`);
+}
+
+/** Throws layoutError when the events table exists in the earlier layout. */
+export async function checkLayout(client: pg.PoolClient | pg.Client | pg.Pool, t: StoreTables): Promise<void> {
+  const r = await client.query(
+    `SELECT EXISTS (SELECT 1 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid WHERE c.relname = $1 AND a.attname = 'words' AND NOT a.attisdropped) AS old`,
+    [eventsTable(t)]);
+  if (r.rows[0]?.old === true) throw layoutError(t);
+}
+
+/** Creates the parent tables, the sequence and the partitioned indexes when missing. */
 export async function ensureParent(client: pg.PoolClient | pg.Client, t: StoreTables): Promise<void> {
   const ev = eventsTable(t);
+  const bl = blocksTable(t);
+  const ct = countsTable(t);
   await underLock(client, t, async () => {
-    if (t.textIndex === 'trgm') await client.query('CREATE EXTENSION IF NOT EXISTS pg_trgm');
+    await checkLayout(client, t);
+    await client.query(`CREATE SEQUENCE IF NOT EXISTS ${seqName(t)} INCREMENT BY ${SEQ_STEP}`);
     // event holds what the columns do not (timestamp as sent, version, structured data, source
-    // name/port/tls peer, fields); the reader joins both back into the JSON event.
+    // port/tls peer, fields); the reader joins both back into the JSON event.
     await client.query(`CREATE TABLE IF NOT EXISTS ${ev} (
-      seq bigserial NOT NULL,
+      seq bigint NOT NULL,
       time timestamptz NOT NULL,
       received timestamptz NOT NULL,
       host text, app text, procid text, msgid text,
@@ -72,38 +115,37 @@ export async function ensureParent(client: pg.PoolClient | pg.Client, t: StoreTa
       message text,
       raw bytea,
       event jsonb NOT NULL
-      ${t.textIndex === 'tsvector' ? ', words tsvector' : ''}
     ) PARTITION BY RANGE (time)`);
-    const idx = [
-      // Covering host, app and severity: facets and histograms over a range read only this
-      // index (facet by host over 1M events: 245 ms with a seq scan, 93 ms index-only).
-      `CREATE INDEX IF NOT EXISTS ${ev}_time ON ${ev} (time) INCLUDE (host, app, severity)`,
+    await client.query(`CREATE TABLE IF NOT EXISTS ${bl} (
+      first_seq bigint NOT NULL, last_seq bigint NOT NULL,
+      t_min timestamptz NOT NULL, t_max timestamptz NOT NULL,
+      words tsvector NOT NULL
+    ) PARTITION BY RANGE (t_min)`);
+    await client.query(`CREATE TABLE IF NOT EXISTS ${ct} (
+      minute timestamptz NOT NULL, field text NOT NULL, value text NOT NULL, n integer NOT NULL
+    ) PARTITION BY RANGE (minute)`);
+    // Measured per event of server CPU (bench/micro/pg-store.ts --layout): a GIN entry per word
+    // of every event and its tsvector column were 18 µs of 31; lower(host)/lower(app) 3 µs.
+    // Searches find rows through the blocks and seq; counts come from the rollup.
+    for (const q of [
+      `CREATE INDEX IF NOT EXISTS ${ev}_time ON ${ev} (time)`,
       `CREATE INDEX IF NOT EXISTS ${ev}_seq ON ${ev} (seq)`,
-      `CREATE INDEX IF NOT EXISTS ${ev}_host ON ${ev} (lower(host))`,
-      `CREATE INDEX IF NOT EXISTS ${ev}_app ON ${ev} (lower(app))`,
-      t.textIndex === 'tsvector'
-        // A larger pending list (default 4 MB) halved the time of COPY into the GIN index here;
-        // autovacuum merges it, and a search reads at most this much unmerged.
-        ? `CREATE INDEX IF NOT EXISTS ${ev}_words ON ${ev} USING gin (words) WITH (gin_pending_list_limit = 16384)`
-        : `CREATE INDEX IF NOT EXISTS ${ev}_trgm ON ${ev} USING gin (message gin_trgm_ops) WITH (gin_pending_list_limit = 16384)`,
-    ];
-    for (const q of idx) await client.query(q);
-    // A larger sample of the words' frequencies, so that a rare word is estimated as rare and
-    // read through the GIN index, not by scanning the time index backwards for the newest 100
-    // (measured over 1M events: 2.9 ms instead of 520 ms with the default target of 100).
-    if (t.textIndex === 'tsvector') await client.query(`ALTER TABLE ${ev} ALTER COLUMN words SET STATISTICS ${WORDS_STATISTICS}`);
+      `CREATE INDEX IF NOT EXISTS ${bl}_words ON ${bl} USING gin (words) WITH (gin_pending_list_limit = 16384)`,
+      `CREATE INDEX IF NOT EXISTS ${bl}_time ON ${bl} (t_max, last_seq)`,
+      `CREATE INDEX IF NOT EXISTS ${ct}_field ON ${ct} (field, minute)`,
+    ]) await client.query(q);
   });
 }
 
-/** Creates the partitions for these UTC days (start of day, ms) when missing. */
+/** Creates the partitions (of the three tables) for these UTC days (start of day, ms) when missing. */
 export async function ensurePartitions(client: pg.PoolClient | pg.Client, t: StoreTables, days: number[]): Promise<void> {
-  const ev = eventsTable(t);
   await underLock(client, t, async () => {
     for (const day of days) {
       const from = new Date(day).toISOString();
       const to = new Date(day + DAY_MS).toISOString();
-      await client.query(`CREATE TABLE IF NOT EXISTS ${partitionName(t, day)} PARTITION OF ${ev} FOR VALUES FROM ('${from}') TO ('${to}')`);
-      if (t.textIndex === 'tsvector') await client.query(`ALTER TABLE ${partitionName(t, day)} ALTER COLUMN words SET STATISTICS ${WORDS_STATISTICS}`);
+      for (const parent of [eventsTable(t), blocksTable(t), countsTable(t)]) {
+        await client.query(`CREATE TABLE IF NOT EXISTS ${parent}_p${dayTag(day)} PARTITION OF ${parent} FOR VALUES FROM ('${from}') TO ('${to}')`);
+      }
     }
   });
 }
@@ -123,13 +165,13 @@ export async function listPartitions(client: pg.PoolClient | pg.Client | pg.Pool
   return days.sort((a, b) => a - b);
 }
 
-/** Drops every partition whose whole day ends before `cutoffMs`; returns the days dropped. */
+/** Drops every day (its partitions of the three tables) that ends before `cutoffMs`; returns the days dropped. */
 export async function dropPartitionsBefore(client: pg.PoolClient | pg.Client, t: StoreTables, cutoffMs: number): Promise<number[]> {
   const dropped: number[] = [];
   await underLock(client, t, async () => {
     for (const day of await listPartitions(client, t)) {
       if (day + DAY_MS > cutoffMs) continue;
-      await client.query(`DROP TABLE IF EXISTS ${partitionName(t, day)}`);
+      for (const parent of [eventsTable(t), blocksTable(t), countsTable(t)]) await client.query(`DROP TABLE IF EXISTS ${parent}_p${dayTag(day)}`);
       dropped.push(day);
     }
   });

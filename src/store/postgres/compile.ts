@@ -1,22 +1,20 @@
-// The query syntax tree as a PostgreSQL WHERE clause: bound parameters only, never NULL.
+// The query syntax tree as a PostgreSQL WHERE clause over the events: bound parameters only, never NULL.
 //
-// Semantics are parse.ts's (its header): message terms use the word index (`words`, a tsvector
-// of the query language's own words with their positions, see words.ts), so a word, a phrase
-// (`<->`, adjacent in order) and a prefix are exact, not approximations rechecked later.
-// Keyword fields compare their whole value lower-cased; on sd.* and fields.* an array matches
-// when any element does, booleans read as "true"/"false", null is absent. A leaf may be NULL
-// where a value is absent; that reads as false under AND, OR and WHERE, and NOT wraps its operand
-// in COALESCE(…, false) so it keeps two-valued logic (NOT host:x matches an event without a host).
-// Leaves stay bare so that the planner sees `words @@ …` and `lower(host) = …` as they are: it
-// then uses the indexes and estimates a rare word as rare (a COALESCE around the leaf hid both:
-// a rare word's newest 100 over 1M events went from a backward scan of the time index, 536 ms,
-// to a GIN bitmap).
+// A compiled filter is exact (the SQL alone decides) or a candidate filter: the SQL selects a
+// superset and compileMatcher (the evaluator every backend shares) decides per row. Words,
+// phrases, prefixes and wildcards on the message are candidates: the rows carry no word index
+// (the text index is per block of events, blocks.ts), so they are TRUE here, and under NOT a
+// candidate term cannot narrow anything, so the NOT is TRUE too. Everything else is exact.
+// Semantics are parse.ts's (its header): keyword fields compare their whole value lower-cased;
+// on sd.* and fields.* an array matches when any element does, booleans read as "true"/"false",
+// null is absent. A leaf may be NULL where a value is absent; that reads as false under AND, OR
+// and WHERE, and NOT wraps its operand in COALESCE(…, false) so it keeps two-valued logic (NOT
+// host:x matches an event without a host).
 
 import { SluiceError } from '../../errors.js';
 import type { FieldRef, Node, Scalar } from '../query/ast.js';
 import { fieldName } from '../query/parse.js';
 import type { Params } from './sql.js';
-import { tsqueryLexeme } from './words.js';
 
 export { fieldName } from '../query/parse.js';
 
@@ -134,13 +132,33 @@ function reEscape(s: string): string {
   return s.replace(/[^A-Za-z0-9\u0080-\uffff]/g, (c) => '\\' + c);
 }
 
-/** Folded words (space-separated, as parse.ts gives them) as a tsquery of adjacent lexemes; the last may be a prefix. */
-function phraseQuery(value: string, lastIsPrefix: boolean): string {
-  const w = value.split(' ').filter((x) => x.length > 0);
-  return w.map((x, i) => tsqueryLexeme(x, lastIsPrefix && i === w.length - 1)).join(' <-> ');
+/** A word, phrase, prefix or wildcard on the message: only the blocks and the matcher answer it. */
+export function isMessageText(n: Node): boolean {
+  return (n.kind === 'word' || n.kind === 'phrase' || n.kind === 'prefix' || n.kind === 'wildcard') && isMessage(n.field);
 }
 
-export function compileNode(n: Node, p: Params): string {
+/** True when the SQL of the node decides alone (no message text term anywhere in it). */
+export function isExact(n: Node): boolean {
+  if (isMessageText(n)) return false;
+  if (n.kind === 'and' || n.kind === 'or') return n.nodes.every(isExact);
+  if (n.kind === 'not') return isExact(n.node);
+  return true;
+}
+
+/** The filter's SQL: exact, or a superset of the matches that compileMatcher then checks. */
+export function compileFilter(n: Node, p: Params): { sql: string; exact: boolean } {
+  return { sql: superset(n, p), exact: isExact(n) };
+}
+
+function superset(n: Node, p: Params): string {
+  if (isExact(n)) return compileNode(n, p);
+  if (n.kind === 'and') return `(${n.nodes.map((x) => superset(x, p)).join(' AND ')})`;
+  if (n.kind === 'or') return `(${n.nodes.map((x) => superset(x, p)).join(' OR ')})`;
+  return 'true';
+}
+
+/** SQL of a node that isExact. */
+function compileNode(n: Node, p: Params): string {
   switch (n.kind) {
     case 'all': return 'true';
     case 'and': return n.nodes.length === 0 ? 'true' : `(${n.nodes.map((x) => compileNode(x, p)).join(' AND ')})`;
@@ -148,17 +166,13 @@ export function compileNode(n: Node, p: Params): string {
     case 'not': return `(NOT COALESCE(${compileNode(n.node, p)}, false))`;
     case 'word':
     case 'phrase':
-      if (isMessage(n.field)) return `(words @@ ${p.add(phraseQuery(n.value, false), 'tsquery')})`;
+      if (isMessage(n.field)) throw new Error('message words have no SQL of their own (superset)');
       return anyValue(n.field, p, (t) => `lower(${t}) = ${p.add(n.value.toLowerCase(), 'text')}`);
     case 'prefix':
-      if (isMessage(n.field)) return `(words @@ ${p.add(phraseQuery(n.value, true), 'tsquery')})`;
+      if (isMessage(n.field)) throw new Error('message prefixes have no SQL of their own (superset)');
       return anyValue(n.field, p, (t) => `starts_with(lower(${t}), ${p.add(n.value, 'text')})`);
     case 'wildcard':
-      if (isMessage(n.field)) {
-        // Each single word of the message (the index's lexemes are exactly those words).
-        const re = `^${[...n.pattern].map((c) => (c === '*' ? '.*' : c === '?' ? '.' : reEscape(c))).join('')}$`;
-        return `COALESCE(EXISTS (SELECT 1 FROM unnest(tsvector_to_array(words)) AS w(x) WHERE x ~ ${p.add(re, 'text')}), false)`;
-      }
+      if (isMessage(n.field)) throw new Error('message wildcards have no SQL of their own (superset)');
       return anyValue(n.field, p, (t) => `lower(${t}) ~ ${p.add(wildcardRegex(n.pattern), 'text')}`);
     case 'regex': {
       const op = n.flags.includes('i') ? '~*' : '~';
@@ -185,7 +199,6 @@ function compare(f: FieldRef, op: '=' | '<' | '<=' | '>' | '>=', v: Scalar, p: P
   }
   const x = p.add(v, 'text');
   if (op === '=') {
-    // host and app equality reads the lower(host)/lower(app) indexes.
     if (f.kind === 'builtin' && !isCode(f)) return `(lower(${TEXT_COLUMNS[f.name]}) = ${x})`;
     // A number in the event also equals a decimal text of the same value (5 = "5.0").
     const n = DECIMAL_JS.test(v) ? p.add(v, 'numeric') : null;

@@ -101,7 +101,7 @@ function top(events: Iterable<EventJson>, field: FieldRef, n: number): Aggregate
     .map(([value, count]) => ({ [name]: value, count }) as AggregateRow);
 }
 
-function compareRowValues(a: (string | number | null)[], b: (string | number | null)[]): number {
+export function compareRowValues(a: (string | number | null)[], b: (string | number | null)[]): number {
   for (let i = 0; i < a.length; i++) {
     const c = compareGroupValue(a[i]!, b[i]!);
     if (c !== 0) return c;

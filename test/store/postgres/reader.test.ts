@@ -320,3 +320,157 @@ describe('PgStoreReader: bad queries get a clear error or a bounded answer', { s
     }
   });
 });
+
+describe('PgStoreReader over many blocks: the text index and the rollup', { skip }, () => {
+  let db: TestDatabase;
+  let reader: PgStoreReader;
+  let counting: PgStoreReader;
+  let stored: StoredEvent[];
+  const ALL: TimeRange = { from: T0 - 86_400_000, to: T0 + 5 * 86_400_000 };
+  // Partial minutes at both ends: the rollup's whole minutes plus rows at the edges.
+  const PART: TimeRange = { from: T0 + 12_345, to: T0 + 10 * 3_600_000 + 777 };
+  const N = 3000;
+
+  /** Times out of seq order (blocks overlap in time) across a UTC midnight; words in every row, in a third, rarely. */
+  function many(): LogEvent[] {
+    const out: LogEvent[] = [];
+    for (let i = 0; i < N; i++) {
+      const t = T0 + ((i * 7919) % N) * 20_000 + (i % 1000);
+      const words = ['alpha', `w${i % 400}`];
+      if (i % 3 === 0) words.push('beta');
+      if (i % 97 === 0) words.push('gamma');
+      if (i % 11 === 0) words.push('disk full');
+      if (i % 13 === 0) words.push('full disk');
+      // Quotes and backslashes in values the blocks and counts hold as SQL literals.
+      const odd = i === 1234;
+      out.push(LogEvent.fromValues(TCP, t + 5, {
+        timestamp: new Date(t).toISOString(), hostname: odd ? "q'uote\\back" : i % 50 === 0 ? `WEB-${i % 7}` : `web-${i % 7}`,
+        appname: odd ? "x'); DROP TABLE sluice_counts; --" : ['sshd', 'cron', null][i % 3]!, severity: i % 8, facility: i % 24, message: words.join(' '), fields: {},
+      }));
+    }
+    return out;
+  }
+
+  before(async () => {
+    db = await freshDatabase();
+    const events = many();
+    // Several batches of several chunks each (a chunk is one COPY, 1000 events at most).
+    for (const [a, b] of [[0, 1000], [1000, 2200], [2200, 2500], [2500, N]] as const) await store(db, events.slice(a, b));
+    reader = new PgStoreReader({ url: db.url });
+    counting = new PgStoreReader({ url: db.url, rollup: false });
+    stored = (await reader.search({ query: parseQuery(''), range: ALL, limit: 10_000 })).events;
+  });
+  after(async () => {
+    await reader?.close();
+    await counting?.close();
+    await db?.drop();
+  });
+
+  test('the blocks hold every event once, within one day each, with lexemes in more rows than positions allow', async () => {
+    assert.equal(stored.length, N);
+    const b = (await db.client.query(`SELECT sum(last_seq - first_seq + 1)::int AS n, count(*)::int AS blocks,
+      bool_and(date_trunc('day', t_min AT TIME ZONE 'UTC') = date_trunc('day', t_max AT TIME ZONE 'UTC')) AS one_day,
+      bool_and(words @@ 'alpha') AS alpha FROM sluice_blocks`)).rows[0];
+    assert.equal(b.n, N);
+    assert.ok(b.blocks >= 5, String(b.blocks));
+    assert.equal(b.one_day, true);
+    assert.equal(b.alpha, true);
+    const counted = Number((await db.client.query(`SELECT sum(n) AS n FROM sluice_counts WHERE field = ''`)).rows[0].n);
+    assert.equal(counted, N);
+  });
+
+  const SEARCHES = ['host:"q\'uote\\\\back"', 'app:"x\'); drop table sluice_counts; --"', 'alpha', 'beta', 'gamma', '"disk full"', 'disk full', 'gamma OR "full disk"', 'beta -gamma', 'NOT beta', 'host:web-3',
+    'host:WEB-0', 'host:web-*', 'app:sshd beta', 'w12*', 'w1?', 'gamma host:web-1', 'severity:3 alpha', 'app:sshd OR gamma', '"full disk" | limit 5'];
+
+  test('search: the evaluator\'s events in its order, whole and paged by cursor', async () => {
+    for (const text of SEARCHES) {
+      const q = parseQuery(text);
+      const m = compileMatcher(q);
+      const want = stored.filter((e) => m(e.event)).map((e) => e.seq);
+      assert.ok(want.length > 0, text);
+      const got = (await reader.search({ query: q, range: ALL, limit: 10_000 })).events.map((e) => e.seq);
+      assert.deepEqual(got, want, text);
+      const paged: number[] = [];
+      let cursor: string | null = null;
+      for (let i = 0; i < 200; i++) {
+        const r = await reader.search({ query: q, range: ALL, limit: 37, cursor });
+        paged.push(...r.events.map((e) => e.seq));
+        cursor = r.cursor;
+        if (cursor === null) break;
+      }
+      assert.deepEqual(paged, want, `${text}, paged`);
+      const within = stored.filter((e) => e.time >= PART.from && e.time < PART.to && m(e.event)).slice(0, 50).map((e) => e.seq);
+      assert.deepEqual((await reader.search({ query: q, range: PART, limit: 50 })).events.map((e) => e.seq), within, `${text}, part of the range`);
+    }
+  });
+
+  const COUNTS = ['| stats count()', '| top 5 host', '| stats count() by (host)', '| stats count() by (severity)', '| stats count() by (app)',
+    'host:web-3 | stats count()', 'host:web-3 | stats count() by (host)', 'severity:3 | stats count() by (severity)', 'app:cron | top 3 app',
+    'gamma | top 3 host', 'beta | stats count() by (facility)', 'NOT beta | stats count()', 'source:net | top 2 source'];
+
+  test('aggregate: the rollup, the rows (rollup: false) and the evaluator agree', async () => {
+    for (const range of [ALL, PART]) {
+      const inRange = stored.filter((e) => e.time >= range.from && e.time < range.to);
+      for (const text of COUNTS) {
+        const q = parseQuery(text);
+        const m = compileMatcher(q);
+        const want = applyPipes(q, inRange.filter((e) => m(e.event)).map((e) => e.event));
+        const rolled = await reader.aggregate(q, range);
+        const rows = await counting.aggregate(q, range);
+        assert.deepEqual(rolled.rows, want.kind === 'rows' ? want.rows : null, `${text} (rollup)`);
+        assert.deepEqual(rows.rows, rolled.rows, `${text} (rows)`);
+        assert.deepEqual(rolled.notices, []);
+      }
+    }
+  });
+
+  test('hits and facets: the rollup, the rows and the evaluator agree, partial minutes at the edges included', async () => {
+    for (const text of ['', 'host:web-2', 'severity:5', 'gamma', 'app:cron']) {
+      const q = parseQuery(text);
+      const m = compileMatcher(q);
+      for (const step of [24 * 60_000, 3_600_000, 90_000]) {
+        const a = await reader.hits(q, PART, step);
+        const b = await counting.hits(q, PART, step);
+        assert.deepEqual(a.buckets, b.buckets, `${text} / ${step}`);
+        const want = new Map<number, number>();
+        for (const e of stored) if (e.time >= PART.from && e.time < PART.to && m(e.event)) want.set(Math.floor(e.time / step) * step, (want.get(Math.floor(e.time / step) * step) ?? 0) + 1);
+        for (const x of a.buckets) assert.equal(x.count, want.get(x.time) ?? 0, `${text} / ${step} @ ${new Date(x.time).toISOString()}`);
+      }
+      const fields: FieldRef[] = [{ kind: 'builtin', name: 'host' }, { kind: 'builtin', name: 'severity' }];
+      assert.deepEqual((await reader.facets(q, PART, fields, 4)).facets, (await counting.facets(q, PART, fields, 4)).facets, text);
+    }
+  });
+
+  test('the rollup is what answers (a counter added by hand shows in its answer only)', async () => {
+    const minute = Math.ceil(PART.from / MIN) * MIN + 10 * MIN;
+    await db.client.query(`INSERT INTO sluice_counts (minute, field, value, n) VALUES ($1, '', '', 1000)`, [new Date(minute)]);
+    try {
+      const q = parseQuery('| stats count()');
+      const [a, b] = [await reader.aggregate(q, PART), await counting.aggregate(q, PART)];
+      assert.equal(a.rows[0]!.count, b.rows[0]!.count + 1000);
+    } finally {
+      await db.client.query(`DELETE FROM sluice_counts WHERE n = 1000 AND field = ''`);
+    }
+  });
+});
+
+describe('PostgreSQL store: tables of the earlier layout', { skip }, () => {
+  test('are neither written nor read; the error says what to do', async () => {
+    const db = await freshDatabase();
+    try {
+      await db.client.query(`CREATE TABLE sluice_events (seq bigserial, time timestamptz NOT NULL, message text, words tsvector) PARTITION BY RANGE (time)`);
+      const d = new PostgresDestination(postgresDestinationSchema.parse({ type: 'postgres', url: db.url }), { name: 'pg', metrics: new Metrics(), dataDir: tempDir('pgold') });
+      await d.start();
+      const r = await new Promise<SendResult>((res) => d.send([LogEvent.fromValues(TCP, T0, { message: 'x' })], res));
+      await d.stop();
+      assert.equal(r.status, 'retry');
+      assert.match(r.status === 'retry' ? r.error : '', /earlier sluice.*new table prefix/);
+      const reader = new PgStoreReader({ url: db.url });
+      try {
+        await assert.rejects(reader.search({ query: parseQuery('x'), range: { from: 0, to: T0 * 2 }, limit: 1 }), (e: unknown) => isSluiceError(e) && /earlier sluice/.test(e.message));
+      } finally { await reader.close(); }
+    } finally {
+      await db.drop();
+    }
+  });
+});
