@@ -44,10 +44,10 @@ function serverArgs(ep: Endpoint, transport: string[]): string[] {
   return ['--server', ep.host, '--port', String(ep.port), ...transport];
 }
 
-/** All files under dir (recursively), relative to it. */
+/** All files under dir (recursively), relative to it; one that goes away while listed (a store's -shm, a .new being renamed) is left out. */
 function listFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(dir, f)).isFile()).sort();
+  return (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(dir, f), { throwIfNoEntry: false })?.isFile() ?? false).sort();
 }
 
 const PIPELINE_YAML = `
