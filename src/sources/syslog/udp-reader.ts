@@ -226,8 +226,12 @@ function readWithRecvmmsg(addon: UdpAddon, cfg: UdpReaderConfig, port: MessagePo
           b.taken(n);
         }
       } else if (b.empty) active = false;
-      if (b.full || b.used + ADDON_SLOT_BYTES > b.data.length || (!b.empty && Date.now() - b.startedAt >= BATCH_DELAY_MS)) b.flush();
-      if (active) Atomics.wait(control, 0, 0, READ_INTERVAL_MS);
+      // A read that stopped because the batch ran out of room left datagrams in the socket: read
+      // on at once. Only a read that drained the socket waits (at 1.1M datagrams/s, waiting after
+      // full batches too held sluice to ~345k/s at half a core, losing half of them).
+      const outOfRoom = b.full || b.used + ADDON_SLOT_BYTES > b.data.length;
+      if (outOfRoom || (!b.empty && Date.now() - b.startedAt >= BATCH_DELAY_MS)) b.flush();
+      if (active && !outOfRoom) Atomics.wait(control, 0, 0, READ_INTERVAL_MS);
     }
     // What the kernel queued before the close is still read and handed over.
     for (;;) {
