@@ -10,24 +10,16 @@
 // still fails with JSON.parse's own message.
 
 import { isUtf8 } from 'node:buffer';
+import type { EventJson } from '../event/log-event.js';
 
 /** The values of one of sluice's own lines (received_at as its text; the source as its peer's values). */
-export interface OwnLine {
-  timestamp: string | null;
+export type OwnLine = Pick<EventJson, 'timestamp' | 'facility' | 'severity' | 'version' | 'hostname' | 'appname' | 'procid' | 'msgid' | 'message'> & {
   receivedAt: string;
-  facility: number | null;
-  severity: number | null;
-  version: number | null;
-  hostname: string | null;
-  appname: string | null;
-  procid: string | null;
-  msgid: string | null;
-  message: string | null;
   address: string | null;
   port: number | null;
   tlsPeer: string | null;
   fields: Record<string, unknown> | null;
-}
+};
 
 /** Buffer's own decoders, without toString's argument handling (a third of a short string's cost). */
 interface Slices { latin1Slice(s: number, e: number): string; utf8Slice(s: number, e: number): string }
@@ -191,6 +183,13 @@ export class OwnLineReader {
     return true;
   }
 
+  /** `null` at p (after its n): null, else undefined (a form left to JSON.parse). */
+  private nullAt(b: Buffer, p: number): null | undefined {
+    if (b[p + 1] !== 0x75 || b[p + 2] !== 0x6c || b[p + 3] !== 0x6c) return undefined;
+    this.p = p + 4;
+    return null;
+  }
+
   /**
    * A JSON string or null at p (undefined: neither, or a form left to JSON.parse). Strings
    * with escapes are decoded by JSON.parse of just that string. `check` only validates.
@@ -198,11 +197,7 @@ export class OwnLineReader {
   private string(b: Buffer, e: number, cache: StringCache | null, check = false): string | null | undefined {
     let p = this.p;
     const c0 = b[p];
-    if (c0 === 0x6e) {
-      if (b[p + 1] !== 0x75 || b[p + 2] !== 0x6c || b[p + 3] !== 0x6c) return undefined;
-      this.p = p + 4;
-      return null;
-    }
+    if (c0 === 0x6e) return this.nullAt(b, p);
     if (c0 !== 0x22) return undefined;
     const start = ++p;
     let high = false;
@@ -242,11 +237,7 @@ export class OwnLineReader {
   private int(b: Buffer, e: number, max: number): number | null | undefined {
     let p = this.p;
     const c0 = b[p];
-    if (c0 === 0x6e) {
-      if (b[p + 1] !== 0x75 || b[p + 2] !== 0x6c || b[p + 3] !== 0x6c) return undefined;
-      this.p = p + 4;
-      return null;
-    }
+    if (c0 === 0x6e) return this.nullAt(b, p);
     if (c0 === undefined || c0 < 0x30 || c0 > 0x39) return undefined;
     let v = c0 - 0x30;
     p++;

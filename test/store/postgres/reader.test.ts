@@ -101,6 +101,19 @@ async function store(db: TestDatabase, events: LogEvent[]): Promise<void> {
 }
 
 /** Newest first, as search orders. */
+/** The seqs of every page of a search over the range, following the cursor for at most `pages` pages. */
+async function pageAll(reader: PgStoreReader, query: Query, range: TimeRange, limit: number, pages: number): Promise<number[]> {
+  const seen: number[] = [];
+  let cursor: string | null = null;
+  for (let i = 0; i < pages; i++) {
+    const r = await reader.search({ query, range, limit, cursor });
+    seen.push(...r.events.map((e) => e.seq));
+    cursor = r.cursor;
+    if (cursor === null) break;
+  }
+  return seen;
+}
+
 function newestFirst(a: StoredEvent, b: StoredEvent): number {
   return b.time - a.time || b.seq - a.seq;
 }
@@ -179,16 +192,7 @@ describe('PgStoreReader equals the in-memory evaluator', { skip }, () => {
   });
 
   test('search pages with the cursor through everything, newest first, without repeats', async () => {
-    const q = parseQuery('');
-    const seen: number[] = [];
-    let cursor: string | null = null;
-    for (let i = 0; i < 20; i++) {
-      const r = await reader.search({ query: q, range: ALL, limit: 4, cursor });
-      seen.push(...r.events.map((e) => e.seq));
-      cursor = r.cursor;
-      if (cursor === null) break;
-    }
-    assert.deepEqual(seen, stored.map((e) => e.seq));
+    assert.deepEqual(await pageAll(reader, parseQuery(''), ALL, 4, 20), stored.map((e) => e.seq));
   });
 
   test('hits: counts per bucket equal the evaluator, empty buckets included', async () => {
@@ -390,15 +394,7 @@ describe('PgStoreReader over many blocks: the text index and the rollup', { skip
       assert.ok(want.length > 0, text);
       const got = (await reader.search({ query: q, range: ALL, limit: 10_000 })).events.map((e) => e.seq);
       assert.deepEqual(got, want, text);
-      const paged: number[] = [];
-      let cursor: string | null = null;
-      for (let i = 0; i < 200; i++) {
-        const r = await reader.search({ query: q, range: ALL, limit: 37, cursor });
-        paged.push(...r.events.map((e) => e.seq));
-        cursor = r.cursor;
-        if (cursor === null) break;
-      }
-      assert.deepEqual(paged, want, `${text}, paged`);
+      assert.deepEqual(await pageAll(reader, q, ALL, 37, 200), want, `${text}, paged`);
       const within = stored.filter((e) => e.time >= PART.from && e.time < PART.to && m(e.event)).slice(0, 50).map((e) => e.seq);
       assert.deepEqual((await reader.search({ query: q, range: PART, limit: 50 })).events.map((e) => e.seq), within, `${text}, part of the range`);
     }

@@ -25,6 +25,13 @@ function open(dir: string, worker: boolean): Promise<EmbeddedStore> {
   return EmbeddedStore.open(dir, { worker, openSealer: async () => new TestSealer(testSealerOptions(dir)) });
 }
 
+/** Opens the store, writes each batch, closes it. */
+async function writeStore(dir: string, worker: boolean, ...batches: ReturnType<typeof events>[]): Promise<void> {
+  const store = await open(dir, worker);
+  for (const b of batches) await store.write(b);
+  await store.close();
+}
+
 const events = (from: number, n: number, word: string) =>
   Array.from({ length: n }, (_, i) => parsed(rfc5424({ time: T0 + from + i, msg: `${word} number${from + i}` }), T0));
 
@@ -55,10 +62,7 @@ function highWater(dir: string): number {
 for (const worker of [true, false]) {
   test(`words are found through the day's own text file, which ends at the highest seq it indexed (${worker ? 'threads' : 'inline'})`, async () => {
     const dir = tempDir('store-text');
-    const store = await open(dir, worker);
-    await store.write(events(0, 30, 'alpha'));
-    await store.write(events(30, 20, 'beta'));
-    await store.close();
+    await writeStore(dir, worker, events(0, 30, 'alpha'), events(30, 20, 'beta'));
     assert.ok(fs.existsSync(textFile(partitionFile(dir, DAY))));
     assert.deepEqual(await hits(dir, 'alpha'), Array.from({ length: 30 }, (_, i) => i + 1));
     assert.deepEqual(await hits(dir, '"beta number35"'), [36]);
@@ -68,18 +72,14 @@ for (const worker of [true, false]) {
 
 test('after a crash between the rows and the text commit, the next start indexes the rows the text lacks', async () => {
   const dir = tempDir('store-text-crash');
-  let store = await open(dir, true);
-  await store.write(events(0, 10, 'before'));
-  await store.close();
+  await writeStore(dir, true, events(0, 10, 'before'));
   // Rows committed, text never written: what a kill -9 between the two commits leaves.
   const rows = new PartitionWriter(dir);
   const job = writeJob(DAY, Array.from({ length: 25 }, (_, i) => i + 11), 'lagging');
   assert.equal(rows.write(job), true, 'a new-layout day sends its messages on to the text writer');
   rows.close();
   assert.deepEqual(await hits(dir, 'lagging'), [], 'the text index lags the rows');
-  store = await open(dir, true);
-  await store.write(events(35, 5, 'after'));
-  await store.close();
+  await writeStore(dir, true, events(35, 5, 'after'));
   assert.deepEqual(await hits(dir, 'lagging'), Array.from({ length: 25 }, (_, i) => i + 11));
   assert.deepEqual(await hits(dir, 'after'), [36, 37, 38, 39, 40]);
   assert.equal(highWater(dir), 40);
@@ -95,9 +95,7 @@ test('after a crash between the rows and the text commit, the next start indexes
 
 test('a day from before the split keeps its text index inline, is written and searched there, and gets no text file', async () => {
   const dir = tempDir('store-text-legacy');
-  const store0 = await open(dir, false);
-  await store0.write(events(0, 5, 'old'));
-  await store0.close();
+  await writeStore(dir, false, events(0, 5, 'old'));
   // Make the day what an earlier sluice wrote: events_fts in the day's database, no text file.
   const file = listPartitions(dir)[0]!.file;
   const db = new Database(file);
@@ -105,11 +103,8 @@ test('a day from before the split keeps its text index inline, is written and se
   for (let seq = 1; seq <= 5; seq++) db.prepare('INSERT INTO events_fts (rowid, message) VALUES (?, ?)').run(seq, `old number${seq - 1}`);
   db.close();
   removeText(file);
-  for (const worker of [true, false]) {
-    const store = await open(dir, worker);
-    await store.write(events(worker ? 5 : 10, 5, worker ? 'newer' : 'newest'));
-    await store.close();
-  }
+  await writeStore(dir, true, events(5, 5, 'newer'));
+  await writeStore(dir, false, events(10, 5, 'newest'));
   assert.equal(fs.existsSync(textFile(file)), false);
   assert.deepEqual(await hits(dir, 'old'), [1, 2, 3, 4, 5]);
   assert.deepEqual(await hits(dir, 'newer'), [6, 7, 8, 9, 10]);
@@ -118,14 +113,10 @@ test('a day from before the split keeps its text index inline, is written and se
 
 test('a new-layout day whose text file is gone gets a clear error from queries, and its index back at the next start', async () => {
   const dir = tempDir('store-text-lost');
-  let store = await open(dir, true);
-  await store.write(events(0, 8, 'kept'));
-  await store.close();
+  await writeStore(dir, true, events(0, 8, 'kept'));
   const file = listPartitions(dir)[0]!.file;
   removeText(file);
   await assert.rejects(hits(dir, 'kept'), (e: Error & { code?: string }) => e.code === 'SLUICE_ERR_STORE' && /text index .*missing.*rebuilds/.test(e.message));
-  store = await open(dir, true);
-  await store.write(events(8, 1, 'kept'));
-  await store.close();
+  await writeStore(dir, true, events(8, 1, 'kept'));
   assert.deepEqual(await hits(dir, 'kept'), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
 });
