@@ -12,7 +12,7 @@ import { parseSyslog } from '../codec/syslog-parser.js';
 import { EventFlag, LogEvent, type EventSource, type Transport } from '../event/log-event.js';
 import { eventFromJson } from '../sources/http/decode.js';
 import type { Template } from '../template/template.js';
-import { OwnLineReader, type OwnLine } from './wire-reader.js';
+import { OwnLineReader, plainJsonWord, type OwnLine } from './wire-reader.js';
 
 export const CONTENT_TYPE = 'application/x-ndjson';
 /** Header with the number of events in a message (informational; readers count lines). */
@@ -213,8 +213,7 @@ function writeReceived(w: ByteWriter, b: Buffer, s: number, e: number): boolean 
     const dv = view, ov = outView;
     for (; i + 4 <= e; i += 4, p += 4) {
       const x = dv.getInt32(i, true);
-      const q = x ^ 0x22222222, k = x ^ 0x5c5c5c5c;
-      if ((x | ((x - 0x20202020) & ~x) | ((q - 0x01010101) & ~q) | ((k - 0x01010101) & ~k)) & 0x80808080) break;
+      if (!plainJsonWord(x)) break;
       ov.setInt32(p, x, true);
     }
   }
