@@ -21,7 +21,7 @@ import { postgresDestinationInfo, type PostgresDestinationConfig } from './confi
 import { copyBinary } from './copy.js';
 import { eventTimeMs } from '../../codec/encode/common.js';
 import { chunkIndex, indexStatements, type ChunkIndex } from './blocks.js';
-import { patchSeq, writeCopyRow } from './rows.js';
+import { writeCopyRow } from './rows.js';
 import { copyColumns, DAY_MS, dropPartitionsBefore, ensureParent, ensurePartitions, eventsTable, SEQ_STEP, seqName, type StoreTables } from './schema.js';
 
 export { postgresDestinationSchema, type PostgresDestinationConfig } from './config.js';
@@ -123,19 +123,15 @@ export class PostgresDestination implements Destination {
             if (j.done.has(c)) continue;
             const from = c * CHUNK;
             const to = Math.min(events.length, from + CHUNK);
-            // The chunk's transaction opens with its seq numbers taken, in one round trip, while
-            // the rows are encoded (seq 0 for now: a fixed-width field, patched after).
-            const begun = this.beginChunk(client);
-            begun.catch(() => {}); // awaited below; this only keeps a failure during the encoding from going unhandled
+            // The chunk's transaction opens with its seq numbers taken, in one round trip.
+            const seq0 = await this.beginChunk(client);
             // Rows go straight into one buffer; ends[k] is where row from+k ends.
             w.reset();
             const ends = new Int32Array(to - from + 1);
             for (let i = from; i < to; i++) {
-              writeCopyRow(w, events[i]!, 0, times[i]!);
+              writeCopyRow(w, events[i]!, seq0 + i - from, times[i]!);
               ends[i - from + 1] = w.pos;
             }
-            const seq0 = await begun;
-            for (let k = 0; k < to - from; k++) patchSeq(w.buf, ends[k]!, seq0 + k);
             const rows: Rows = { buf: w.buf, ends, base: from, seq0 };
             await this.copyChunk(client, events, rows, times, from, to, j.rejected, true);
             j.done.add(c);
@@ -221,8 +217,9 @@ export class PostgresDestination implements Destination {
   /** Rows [from, to) with their blocks and counts in one transaction; on a data error split in halves until each bad event is alone. */
   private async copyOrSplit(client: pg.PoolClient, events: LogEvent[], rows: Rows, times: number[], from: number, to: number, rejected: { event: LogEvent; error: string }[], open: boolean): Promise<void> {
     const payload = rows.buf.subarray(rows.ends[from - rows.base]!, rows.ends[to - rows.base]!);
+    const index = chunkIndex(events, times, (i) => rows.seq0 + i - rows.base, from, to);
     try {
-      await this.commitChunk(client, payload, () => chunkIndex(events, times, (i) => rows.seq0 + i - rows.base, from, to), open);
+      await this.commitChunk(client, payload, index, open);
     } catch (e) {
       if (isRetryable(e)) throw e;
       if (to - from === 1) { rejected.push({ event: events[from]!, error: describeError(e) }); return; }
@@ -232,18 +229,12 @@ export class PostgresDestination implements Destination {
     }
   }
 
-  /**
-   * COPY, then the blocks and counts with the COMMIT in one round trip (a simple query of
-   * literals, indexStatements). The blocks are built while the server takes the COPY.
-   */
-  private async commitChunk(client: pg.PoolClient, payload: Buffer, index: () => ChunkIndex, open: boolean): Promise<void> {
+  /** COPY, then the blocks and counts with the COMMIT in one round trip (a simple query of literals, indexStatements). */
+  private async commitChunk(client: pg.PoolClient, payload: Buffer, x: ChunkIndex, open: boolean): Promise<void> {
     try {
       if (!open) await client.query('BEGIN');
-      const copied = copyBinary(client, eventsTable(this.tables), this.columns, payload);
-      copied.catch(() => {}); // awaited below (the same failure)
-      const statements = indexStatements(this.tables, index());
-      await copied;
-      await client.query(`${statements}; COMMIT`);
+      await copyBinary(client, eventsTable(this.tables), this.columns, payload);
+      await client.query(`${indexStatements(this.tables, x)}; COMMIT`);
     } catch (e) {
       await client.query('ROLLBACK').catch(() => {});
       throw e;

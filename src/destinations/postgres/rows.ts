@@ -62,13 +62,6 @@ function int64(w: ByteWriter, v: number): void {
   w.pos += 12;
 }
 
-/** Sets the seq of the tuple that starts at `at` (its first field, after the count and length). */
-export function patchSeq(buf: Buffer, at: number, seq: number): void {
-  const hi = Math.floor(seq / 4294967296);
-  buf.writeInt32BE(hi, at + 6);
-  buf.writeUInt32BE(seq - hi * 4294967296, at + 10);
-}
-
 function timestamp(w: ByteWriter, ms: number): void {
   int64(w, ms * 1000 - PG_EPOCH_US);
 }
