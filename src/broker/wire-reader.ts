@@ -11,15 +11,7 @@
 
 import { isUtf8 } from 'node:buffer';
 import type { EventJson } from '../event/log-event.js';
-
-/**
- * True when the four bytes of x (little-endian) can stand in a JSON string as they are: no
- * high bit, no control below 0x20, no quote, no backslash (SWAR: all four tested at once).
- */
-export function plainJsonWord(x: number): boolean {
-  const q = x ^ 0x22222222, k = x ^ 0x5c5c5c5c;
-  return ((x | ((x - 0x20202020) & ~x) | ((q - 0x01010101) & ~q) | ((k - 0x01010101) & ~k)) & 0x80808080) === 0;
-}
+import { plainJsonWord } from '../codec/json-bytes.js';
 
 /** The values of one of sluice's own lines (received_at as its text; the source as its peer's values). */
 export type OwnLine = Pick<EventJson, 'timestamp' | 'facility' | 'severity' | 'version' | 'hostname' | 'appname' | 'procid' | 'msgid' | 'message'> & {

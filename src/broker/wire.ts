@@ -12,7 +12,8 @@ import { parseSyslog } from '../codec/syslog-parser.js';
 import { EventFlag, LogEvent, type EventSource, type Transport } from '../event/log-event.js';
 import { eventFromJson } from '../sources/http/decode.js';
 import type { Template } from '../template/template.js';
-import { OwnLineReader, plainJsonWord, type OwnLine } from './wire-reader.js';
+import { OwnLineReader, type OwnLine } from './wire-reader.js';
+import { writePlainJsonString as writeReceived, writeStructuredDataJson } from '../codec/json-bytes.js';
 
 export const CONTENT_TYPE = 'application/x-ndjson';
 /** Header with the number of events in a message (informational; readers count lines). */
@@ -183,50 +184,6 @@ function writeNumber(w: ByteWriter, v: number | null): void {
   w.text(String(v));
 }
 
-/** Bytes that are not copied into a JSON string as they are: controls, quote, backslash, non-ASCII. */
-const NOT_PLAIN = new Uint8Array(256).map((_, c) => (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x80 ? 1 : 0));
-
-/** A view of the last event buffer, for the four-bytes-at-a-time test (events of a read share their buffer). */
-let viewOf: Buffer | null = null;
-let view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
-/** The same for the writer's buffer (it changes only when the writer grows). */
-let outOf: Buffer | null = null;
-let outView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
-
-/**
- * A field still as received, copied as a JSON string straight from the message bytes when
- * they are plain printable ASCII (the common case: no string is made); false otherwise (the
- * caller writes the decoded value, which for such bytes is the same text). Test and copy run
- * four bytes at a time (SWAR: no high bit, no byte below 0x20, no quote, no backslash).
- */
-function writeReceived(w: ByteWriter, b: Buffer, s: number, e: number): boolean {
-  const n = e - s;
-  w.ensure(n + 2);
-  const out = w.buf;
-  let p = w.pos;
-  out[p++] = 0x22;
-  let i = s;
-  if (n >= 16) {
-    // The writer's position moves only when all of it was plain: a failed test leaves nothing written.
-    if (b !== viewOf) { view = new DataView(b.buffer, b.byteOffset, b.length); viewOf = b; }
-    if (out !== outOf) { outView = new DataView(out.buffer, out.byteOffset, out.length); outOf = out; }
-    const dv = view, ov = outView;
-    for (; i + 4 <= e; i += 4, p += 4) {
-      const x = dv.getInt32(i, true);
-      if (!plainJsonWord(x)) break;
-      ov.setInt32(p, x, true);
-    }
-  }
-  for (; i < e; i++) {
-    const c = b[i]!;
-    if (NOT_PLAIN[c] !== 0) return false;
-    out[p++] = c;
-  }
-  out[p++] = 0x22;
-  w.pos = p;
-  return true;
-}
-
 /**
  * One event as the JSON event contract (the same keys, order and values as
  * JSON.stringify(LogEvent.toJSON())), written as bytes without building the object.
@@ -263,9 +220,15 @@ export function writeEventJson(ev: LogEvent, w: ByteWriter): void {
   if (!ev.asReceived('procid') || !writeReceived(w, b, ev.pidStart, ev.pidEnd)) writeString(w, ev.procid);
   lit(w, K[8]!);
   if (!ev.asReceived('msgid') || !writeReceived(w, b, ev.msgidStart, ev.msgidEnd)) writeString(w, ev.msgid);
-  const sd = ev.structuredData;
-  if (sd === null) lit(w, K[12]!);
-  else { lit(w, K[9]!); w.text(q(sd)); lit(w, K[10]!); }
+  if (ev.asReceived('structuredData')) {
+    lit(w, K[9]!);
+    if (!writeStructuredDataJson(w, b, ev.sdStart, ev.sdEnd)) w.text(q(ev.structuredData));
+    lit(w, K[10]!);
+  } else {
+    const sd = ev.structuredData;
+    if (sd === null) lit(w, K[12]!);
+    else { lit(w, K[9]!); w.text(q(sd)); lit(w, K[10]!); }
+  }
   if (!ev.asReceived('message') || !writeReceived(w, b, ev.msgStart, ev.end)) writeString(w, ev.message);
   if (!(ev.flags & (EventFlag.TRUNCATED | EventFlag.INVALID_UTF8)) && ev.fields === null) { lit(w, tail); return; }
   // `,"fields":{}}` is the last 13 bytes of the tail.

@@ -112,6 +112,17 @@ class BlockBuilder {
   }
 }
 
+/** f of a string, computed again only when the string differs from the last one. */
+class LastValue {
+  private last: string | null = null;
+  private value = '';
+  constructor(private readonly f: (v: string) => string) {}
+  of(v: string): string {
+    if (v !== this.last) { this.last = v; this.value = this.f(v); }
+    return this.value;
+  }
+}
+
 /** One minute's counts: every event, and per rolled field its values. */
 interface MinuteCounts { n: number; values: Map<string, number>[] }
 
@@ -136,6 +147,11 @@ export function chunkIndex(events: LogEvent[], times: number[], seqOf: (i: numbe
     b.reset();
   };
   const minutes = new Map<number, MinuteCounts>();
+  // Consecutive events mostly share their host and app: their lexemes and clean values are kept.
+  const hostKey = new LastValue((v) => keyLexeme('host', noNul(v)));
+  const appKey = new LastValue((v) => keyLexeme('app', noNul(v)));
+  const hostClean = new LastValue(noNul);
+  const appClean = new LastValue(noNul);
   for (let i = from; i < to; i++) {
     const e = events[i]!;
     const t = times[i]!;
@@ -149,15 +165,15 @@ export function chunkIndex(events: LogEvent[], times: number[], seqOf: (i: numbe
     if (message !== null) for (const w of messageLexemes(noNul(message))) b.add(pos, w);
     const host = e.hostname;
     const app = e.appname;
-    if (host !== null) b.add(pos, keyLexeme('host', noNul(host)));
-    if (app !== null) b.add(pos, keyLexeme('app', noNul(app)));
+    if (host !== null) b.add(pos, hostKey.of(host));
+    if (app !== null) b.add(pos, appKey.of(app));
     const minute = Math.floor(t / MINUTE_MS) * MINUTE_MS;
     let m = minutes.get(minute);
     if (m === undefined) { m = { n: 0, values: ROLLUP_FIELDS.map(() => new Map()) }; minutes.set(minute, m); }
     m.n++;
     // In ROLLUP_FIELDS order.
-    if (host !== null) bump(m.values[0]!, noNul(host));
-    if (app !== null) bump(m.values[1]!, noNul(app));
+    if (host !== null) bump(m.values[0]!, hostClean.of(host));
+    if (app !== null) bump(m.values[1]!, appClean.of(app));
     if (e.facility !== null) bump(m.values[2]!, String(e.facility));
     if (e.severity !== null) bump(m.values[3]!, String(e.severity));
     bump(m.values[4]!, noNul(e.source.name));

@@ -56,10 +56,12 @@ export function words(text: string): string[] {
     }
     const start = i;
     let ascii = true;
+    let upper = false;
     while (i < n) {
       c = text.charCodeAt(i);
       if (c < 128) {
         if (ASCII[c] !== 1) break;
+        if (c <= 0x5a && c >= 0x41) upper = true;
         i++;
       } else {
         const cp = codePointAt(text, i);
@@ -68,7 +70,7 @@ export function words(text: string): string[] {
         i += cp > 0xffff ? 2 : 1;
       }
     }
-    out.push(ascii ? text.slice(start, i).toLowerCase() : foldRun(text, start, i));
+    out.push(ascii ? (upper ? text.slice(start, i).toLowerCase() : text.slice(start, i)) : foldRun(text, start, i));
   }
   return out;
 }
