@@ -5,6 +5,7 @@
 // nothing and answers false (the caller then takes the decoded value's way).
 
 import type { ByteWriter } from './byte-writer.js';
+import { BACKSLASH, EQUALS, LBRACKET, QUOTE, RBRACKET, SPACE } from './structured-data.js';
 
 /**
  * True when the four bytes of x (little-endian) can stand in a JSON string as they are: no
@@ -57,12 +58,6 @@ export function writePlainJsonString(w: ByteWriter, b: Buffer, s: number, e: num
   return true;
 }
 
-const LBRACKET = 0x5b;
-const RBRACKET = 0x5d;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const SPACE = 0x20;
-const EQUALS = 0x3d;
 
 /** Names that JSON.stringify of a parsed object would not give back in place: array-index keys sort first, __proto__ is no key. */
 function plainKey(b: Buffer, s: number, e: number): boolean {

@@ -3,12 +3,13 @@
 /** A repeated PARAM-NAME in one element (allowed by RFC 5424 §6.3.3) keeps every value, as an array. */
 export type StructuredData = Record<string, Record<string, string | string[]>>;
 
-const LBRACKET = 0x5b;
-const RBRACKET = 0x5d;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const SPACE = 0x20;
-const EQUALS = 0x3d;
+/** The bytes that structure SD-ELEMENTs. */
+export const LBRACKET = 0x5b;
+export const RBRACKET = 0x5d;
+export const QUOTE = 0x22;
+export const BACKSLASH = 0x5c;
+export const SPACE = 0x20;
+export const EQUALS = 0x3d;
 
 /**
  * Scans SD-ELEMENTs starting at `p` (which must be '['), honouring quoted values and
