@@ -1,6 +1,9 @@
 // Micro benchmark: 256-byte RFC 5424 over TCP into the embedded store (text index included), end to end.
 //
 // Run: node dist/bench/micro/store-ingest.js [events=300000]
+// STORE_BATCH=N sets the destination's batch_events, STORE_BUF=bytes its memory buffer's
+// max_bytes (a batch is at most what the buffer holds); TMPDIR=/dev/shm puts the store on
+// tmpfs, which separates the disk's share of the time from the CPU's.
 // The daemon (`sluice run`, TCP source → store) and the sender (`sluice send`) are separate
 // processes, as in use; the clock runs from the sender's start until the store's highest seq
 // reaches the count (everything committed). Also prints the disk bytes per stored event.
@@ -50,6 +53,12 @@ function threadSeconds(pid: number): Map<number, number> {
   return out;
 }
 
+/** The destination options the environment asks for (STORE_BATCH, STORE_BUF), as YAML flow keys. */
+function storeOptions(): string {
+  const { STORE_BATCH: batch, STORE_BUF: buf } = process.env;
+  return (batch ? `, batch_events: ${Number(batch)}` : '') + (buf ? `, buffer: { max_bytes: ${Number(buf)} }` : '');
+}
+
 async function main(): Promise<void> {
   const total = Number(process.argv[2] ?? 300_000);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-store-bench-'));
@@ -60,7 +69,7 @@ data_dir: ${dir}/data
 sources:
   net: { type: syslog, listen: ["tcp://127.0.0.1:${port}"] }
 destinations:
-  store: { type: store, path: ${dir}/store }
+  store: { type: store, path: ${dir}/store${storeOptions()} }
 log:
   - { from: net, to: store }
 `);
