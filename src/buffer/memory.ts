@@ -18,8 +18,9 @@ export class MemoryBuffer implements EventBuffer {
   private heldHead = 0;
   private heldAcks = 0;
   private head = 0; // index into queue[0] of the first unsent event
-  private taken: LogEvent[] | null = null;
-  private takenBytes = 0;
+  /** Batches taken and not yet committed, oldest first, with their sizes. */
+  private taken: { events: LogEvent[]; bytes: number }[] = [];
+  readonly maxTaken = 8;
   events = 0;
   bytes = 0;
   full = false;
@@ -56,12 +57,13 @@ export class MemoryBuffer implements EventBuffer {
       // Memory is as durable as this buffer gets: the batch is taken as soon as it is queued.
       if (ack) { ack.hold(); ack.release(true); }
     }
-    if (wasEmpty) this.onReadable();
+    // While batches are out, the runner may want another one (a destination that takes several).
+    if (wasEmpty || this.taken.length > 0) this.onReadable();
     return true;
   }
 
   take(max: number): LogEvent[] | null {
-    if (this.taken !== null) throw new Error('MemoryBuffer.take before commit');
+    if (this.taken.length >= this.maxTaken) throw new Error(`MemoryBuffer.take with ${this.taken.length} batches taken and not committed`);
     if (this.queue.length === 0) return null;
     const first = this.queue[0]!;
     let out: LogEvent[];
@@ -80,34 +82,31 @@ export class MemoryBuffer implements EventBuffer {
     }
     let size = 0;
     for (let i = 0; i < out.length; i++) size += eventSize(out[i]!);
-    this.taken = out;
-    this.takenBytes = size;
+    this.taken.push({ events: out, bytes: size });
     return out;
   }
 
   commit(): void {
-    const t = this.taken;
-    if (t === null) return;
-    this.taken = null;
-    this.events -= t.length;
-    this.bytes -= this.takenBytes;
-    if (this.heldAcks > 0) this.releaseDelivered(t.length);
+    const t = this.taken.shift();
+    if (t === undefined) return;
+    this.events -= t.events.length;
+    this.bytes -= t.bytes;
+    if (this.heldAcks > 0) this.releaseDelivered(t.events.length);
     if (this.full && this.bytes < this.maxBytes * 0.8) {
       this.full = false;
       this.onDrain();
     }
   }
 
-  /** Puts the events of the last take() back at the front, uncommitted (a reload hands them on). */
+  /** Puts the events of every uncommitted take() back at the front, in order (a reload hands them on). */
   untake(): void {
-    const t = this.taken;
-    if (t === null) return;
-    this.taken = null;
+    if (this.taken.length === 0) return;
     if (this.head > 0) {
       this.queue[0] = this.queue[0]!.slice(this.head);
       this.head = 0;
     }
-    this.queue.unshift(t);
+    this.queue.unshift(...this.taken.map((t) => t.events));
+    this.taken = [];
   }
 
   /**
@@ -115,7 +114,7 @@ export class MemoryBuffer implements EventBuffer {
    * replaced by a reload keeps what it held. Nothing may be taken.
    */
   moveTo(target: MemoryBuffer): void {
-    if (this.taken !== null) throw new Error('MemoryBuffer.moveTo while a batch is taken');
+    if (this.taken.length > 0) throw new Error('MemoryBuffer.moveTo while a batch is taken');
     if (target.events !== 0 || target.heldAcks !== 0) throw new Error('MemoryBuffer.moveTo into a buffer that is not empty');
     if (this.head > 0) this.queue[0] = this.queue[0]!.slice(this.head);
     target.queue.push(...this.queue);

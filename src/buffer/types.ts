@@ -16,8 +16,13 @@ export interface EventBuffer {
   push(events: LogEvent[], ack: BatchAck | null, canWait: boolean): boolean;
   /** Up to `max` events ready to send, or null if none is ready now (see onReadable). */
   take(max: number): LogEvent[] | null;
-  /** The events of the last take() left for good (delivered or dead-lettered). */
+  /** The events of the oldest take() not yet committed left for good (delivered or dead-lettered). */
   commit(): void;
+  /**
+   * How many takes may be outstanding before a commit (absent: 1). The runner keeps up to this
+   * many batches in flight for a destination that wants more than one; commits come in take order.
+   */
+  readonly maxTaken?: number;
   /** Over the configured limit. */
   readonly full: boolean;
   /** What a full buffer does: block (sources that can wait are paused) or drop_newest. */

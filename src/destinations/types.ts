@@ -18,6 +18,12 @@ export type SendResult =
 export interface Destination {
   /** Largest batch this destination wants in one send. */
   readonly maxBatch: number;
+  /**
+   * Batches it may be sent before the first is answered (absent: 1), when its buffer allows
+   * as many. Answers are taken in send order: a batch counts as delivered only once every
+   * earlier one did, so acknowledgements keep the order of the buffer.
+   */
+  readonly maxInFlight?: number;
   /** Opens what must be open before the first send (may fail: the config is wrong). */
   start(): Promise<void>;
   /** Sends one batch and calls `done` exactly once; never throws. */

@@ -10,8 +10,19 @@ import type { BatchAck } from './acknowledgement.js';
 import type { DeadLetterFile } from './dead-letter.js';
 import { backoffDelay, type RetryPolicy } from './retry.js';
 
+/** A batch sent and not yet settled, in take order. */
+interface Slot {
+  batch: LogEvent[];
+  /** Its answer, held until every earlier batch is settled. */
+  result: SendResult | null;
+  /** It failed while an earlier batch was unsettled: sent again at once when it comes first. */
+  collateral: boolean;
+}
+
 export class DestinationRunner {
-  private inFlight: LogEvent[] | null = null;
+  /** Batches in flight, oldest first; settled strictly from the front (the buffer commits in take order). */
+  private readonly window: Slot[] = [];
+  private readonly maxInFlight: number;
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | null = null;
   private stopping = false;
@@ -35,6 +46,7 @@ export class DestinationRunner {
     this.problems = new RateLimitedLog(`destination ${name}`);
     this.sent = metrics.eventsSent.labels({ component: name });
     this.dropped = metrics.eventsDropped.labels({ component: name, reason: 'buffer_full' });
+    this.maxInFlight = Math.max(1, Math.min(destination.maxInFlight ?? 1, buffer.maxTaken ?? 1));
     buffer.onReadable = () => this.pump();
     buffer.onDrain = () => this.onDrain();
   }
@@ -60,82 +72,111 @@ export class DestinationRunner {
   }
 
   private pump(): void {
-    if (!this.started || this.inFlight !== null || this.retryTimer !== null) return;
-    const batch = this.buffer.take(this.destination.maxBatch);
-    if (batch === null) {
-      const w = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const f of w) f();
-      return;
+    if (!this.started) return;
+    // While the oldest batch waits for a retry nothing new is sent: it would only queue behind it.
+    while (this.retryTimer === null && this.window.length < this.maxInFlight && !this.window.some((x) => x.result?.status === 'retry')) {
+      // With a batch out, the next goes only when a full one is waiting: sending what trickled
+      // in would trade a few large commits for many small ones.
+      if (this.window.length > 0 && this.buffer.events - this.eventsOut() < this.destination.maxBatch) break;
+      const batch = this.buffer.take(this.destination.maxBatch);
+      if (batch === null) break;
+      const slot: Slot = { batch, result: null, collateral: false };
+      this.window.push(slot);
+      this.send(slot);
     }
-    this.inFlight = batch;
-    this.send(batch);
+    if (this.window.length === 0) this.wakeIdle();
   }
 
-  private send(batch: LogEvent[]): void {
+  private eventsOut(): number {
+    let n = 0;
+    for (const x of this.window) n += x.batch.length;
+    return n;
+  }
+
+  private wakeIdle(): void {
+    const w = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const f of w) f();
+  }
+
+  private send(slot: Slot): void {
     let called = false;
+    slot.result = null;
     const done = (r: SendResult): void => {
       if (called) return;
       called = true;
-      this.settle(batch, r);
+      this.answered(slot, r);
     };
     try {
-      this.destination.send(batch, done);
+      this.destination.send(slot.batch, done);
     } catch (e) {
       done({ status: 'retry', error: describeError(e) });
     }
   }
 
-  private settle(batch: LogEvent[], r: SendResult): void {
-    if (r.status === 'ok') {
-      this.attempt = 0;
-      this.sent.inc(batch.length);
-      this.finish();
-      return;
+  private answered(slot: Slot, r: SendResult): void {
+    if (r.status === 'retry') {
+      this.metrics.errors.labels({ component: this.name, stage: 'sending', error_type: 'retry' }).inc();
+      this.problems.report('warn', 'retry', 'send failed; will retry', { error: r.error });
+      if (this.window[0] !== slot) slot.collateral = true;
     }
-    if (r.status === 'reject') {
-      this.attempt = 0;
-      const rejected = r.events ?? batch;
-      this.metrics.eventsDropped.labels({ component: this.name, reason: 'rejected' }).inc(rejected.length);
-      this.sent.inc(batch.length - rejected.length);
-      this.problems.report('error', 'reject', 'events rejected; written to the dead-letter file', { error: r.error, events: rejected.length, file: this.deadLetter.file });
-      try {
-        this.deadLetter.write(rejected, r.error);
-      } catch (e) {
-        log('error', `destination ${this.name}`, 'cannot write the dead-letter file; will retry the batch', { error: describeError(e) });
-        this.scheduleRetry(batch, undefined);
-        return;
-      }
-      this.finish();
-      return;
-    }
-    this.metrics.errors.labels({ component: this.name, stage: 'sending', error_type: 'retry' }).inc();
-    this.problems.report('warn', 'retry', 'send failed; will retry', { error: r.error });
-    this.scheduleRetry(batch, r.retryAfterMs);
+    slot.result = r;
+    this.settleFront();
   }
 
-  private scheduleRetry(batch: LogEvent[], retryAfterMs: number | undefined): void {
+  /** Settles answered batches from the front of the window, in take order, then sends more. */
+  private settleFront(): void {
+    while (this.window.length > 0) {
+      const head = this.window[0]!;
+      const r = head.result;
+      if (this.retryTimer !== null) return;
+      if (r === null) break;
+      if (r.status === 'retry') {
+        if (head.collateral) {
+          head.collateral = false;
+          this.send(head);
+          break;
+        }
+        this.scheduleRetry(head, r.retryAfterMs);
+        return;
+      }
+      if (r.status === 'reject') {
+        const rejected = r.events ?? head.batch;
+        this.metrics.eventsDropped.labels({ component: this.name, reason: 'rejected' }).inc(rejected.length);
+        this.problems.report('error', 'reject', 'events rejected; written to the dead-letter file', { error: r.error, events: rejected.length, file: this.deadLetter.file });
+        try {
+          this.deadLetter.write(rejected, r.error);
+        } catch (e) {
+          log('error', `destination ${this.name}`, 'cannot write the dead-letter file; will retry the batch', { error: describeError(e) });
+          head.result = { status: 'retry', error: describeError(e) };
+          this.scheduleRetry(head, undefined);
+          return;
+        }
+        this.sent.inc(head.batch.length - rejected.length);
+      } else {
+        this.sent.inc(head.batch.length);
+      }
+      this.attempt = 0;
+      this.window.shift();
+      this.buffer.commit();
+    }
+    this.pump();
+  }
+
+  private scheduleRetry(slot: Slot, retryAfterMs: number | undefined): void {
     this.attempt++;
     this.metrics.retries.labels({ component: this.name }).inc();
     const delay = this.stopping ? 0 : backoffDelay(this.retry, this.attempt, retryAfterMs);
     if (this.stopping && this.attempt > 1) {
-      // Shutting down and the destination is failing: leave the batch in the buffer.
-      this.inFlight = null;
-      const w = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const f of w) f();
+      // Shutting down and the destination is failing: leave the batches in the buffer.
+      this.window.length = 0;
+      this.wakeIdle();
       return;
     }
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
-      this.send(batch);
+      this.send(slot);
     }, delay);
-  }
-
-  private finish(): void {
-    this.inFlight = null;
-    this.buffer.commit();
-    this.pump();
   }
 
   /** Waits (up to timeoutMs) until the buffer is empty and nothing is in flight, then stops. */
@@ -144,7 +185,7 @@ export class DestinationRunner {
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, timeoutMs);
       this.idleWaiters.push(() => { clearTimeout(t); resolve(); });
-      if (this.retryTimer) { clearTimeout(this.retryTimer); this.retryTimer = null; if (this.inFlight) this.send(this.inFlight); }
+      if (this.retryTimer) { clearTimeout(this.retryTimer); this.retryTimer = null; if (this.window[0]) this.send(this.window[0]); }
       else this.pump();
     });
     if (this.retryTimer) clearTimeout(this.retryTimer);

@@ -64,3 +64,30 @@ describe('MemoryBuffer acknowledgements', () => {
     assert.deepEqual(push(b, 1, true), ['rejected']);
   });
 });
+
+describe('MemoryBuffer with several batches taken', () => {
+  test('takes follow one another; commits release in take order; untake puts all back in order', () => {
+    const b = new MemoryBuffer(1 << 20, 'block', true);
+    const acks = [push(b, 2, true), push(b, 2, true), push(b, 2, true)];
+    const one = b.take(2)!;
+    const two = b.take(2)!;
+    assert.notEqual(one, two);
+    assert.deepEqual([...one, ...two].map((e) => e.message), ['m0', 'm1', 'm0', 'm1']);
+    assert.equal(b.events, 6, 'taken is still held');
+    b.commit();
+    assert.deepEqual(acks.map((a) => a.length), [1, 0, 0], 'the first take is the one committed');
+    b.untake();
+    assert.equal(b.events, 4);
+    const again = b.take(10)!;
+    assert.equal(again.length, 4, 'the second batch back at the front, then the third');
+    b.commit();
+    assert.deepEqual(acks, [['delivered'], ['delivered'], ['delivered']]);
+  });
+
+  test('take beyond maxTaken without a commit is a bug in the caller and throws', () => {
+    const b = new MemoryBuffer(1 << 20, 'block');
+    for (let i = 0; i <= b.maxTaken; i++) push(b, 1, false);
+    for (let i = 0; i < b.maxTaken; i++) assert.ok(b.take(1));
+    assert.throws(() => b.take(1), /taken and not committed/);
+  });
+});

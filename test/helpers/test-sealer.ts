@@ -7,7 +7,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Checkpoint, CheckpointReason, SealChunk, Sealer, SealOptions, SealRecord } from '../../src/store/seal/types.js';
+import type { Checkpoint, CheckpointReason, SealChunk, SealMark, Sealer, SealOptions, SealRecord } from '../../src/store/seal/types.js';
 
 export class TestSealer implements Sealer {
   size = 0;
@@ -60,10 +60,14 @@ export class TestSealer implements Sealer {
     return null;
   }
 
-  checkpoint(reason: CheckpointReason): Checkpoint {
-    const c: Checkpoint = { index: this.checkpoints.length + 1, size: this.size, root: Buffer.alloc(32), time: this.now(), reason, prev: null, keyId: 'test', signature: Buffer.alloc(0) };
+  savepoint(): SealMark {
+    return { size: this.size };
+  }
+
+  checkpoint(reason: CheckpointReason, at?: SealMark): Checkpoint {
+    const c: Checkpoint = { index: this.checkpoints.length + 1, size: at?.size ?? this.size, root: Buffer.alloc(32), time: this.now(), reason, prev: null, keyId: 'test', signature: Buffer.alloc(0) };
     this.checkpoints.push(c);
-    this.firstUnsealedAt = null;
+    this.firstUnsealedAt = c.size < this.size ? this.now() : null;
     this.lastCheckpointAt = c.time;
     fs.writeFileSync(this.file, JSON.stringify(this.checkpoints.map((x) => ({ index: x.index, size: x.size, reason: x.reason }))));
     return c;

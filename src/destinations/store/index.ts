@@ -76,6 +76,8 @@ export function storesOf(config: SluiceConfig, baseDir: string): { name: string;
 
 export class StoreDestination implements Destination {
   readonly maxBatch: number;
+  /** The next batch is encoded while the writer thread commits the last (store.ts). */
+  readonly maxInFlight = 2;
   readonly dir: string;
   private store: EmbeddedStore | null = null;
   private retentionTimer: NodeJS.Timeout | null = null;

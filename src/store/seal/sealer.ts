@@ -15,7 +15,9 @@ import {
   type SealKey,
 } from './keys.js';
 import { CompactRange, leafHash } from './merkle.js';
-import type { Checkpoint, CheckpointReason, SealOptions, SealChunk, SealRecord, Sealer } from './types.js';
+import type { Checkpoint, CheckpointReason, SealMark, SealOptions, SealChunk, SealRecord, Sealer } from './types.js';
+
+interface Savepoint extends SealMark { tree: CompactRange; firstUnsealedAt: number | null }
 
 export const CHECKPOINT_FILE = 'checkpoints.ndjson';
 
@@ -101,12 +103,12 @@ export class FileSealer implements Sealer {
   }
 
   /** The tree as it is now, to return to if the commit of what is appended next fails. */
-  savepoint(): { size: number; tree: CompactRange; firstUnsealedAt: number | null } {
+  savepoint(): Savepoint {
     return { size: this.tree.size, tree: this.tree.clone(), firstUnsealedAt: this.firstUnsealedAt };
   }
 
   /** Forgets records appended after `sp` (their transaction rolled back); never below a checkpoint. */
-  rollback(sp: { size: number; tree: CompactRange; firstUnsealedAt: number | null }): void {
+  rollback(sp: Savepoint): void {
     this.assertOpen();
     if (sp.size < (this.last?.size ?? 0)) {
       throw new SluiceError('SLUICE_ERR_SEAL_STATE', `cannot roll the seal back to ${sp.size}: checkpoint #${this.last!.index} already sealed ${this.last!.size}`);
@@ -125,9 +127,14 @@ export class FileSealer implements Sealer {
     return null;
   }
 
-  checkpoint(reason: CheckpointReason): Checkpoint {
+  checkpoint(reason: CheckpointReason, at?: SealMark): Checkpoint {
     this.assertOpen();
-    return this.write(reason, null);
+    if (at === undefined) return this.write(reason, null, this.tree);
+    const sp = at as Savepoint;
+    if (!(sp.tree instanceof CompactRange) || sp.size > this.tree.size || sp.size < (this.last?.size ?? 0)) {
+      throw new SluiceError('SLUICE_ERR_SEAL_STATE', `cannot sign a checkpoint at ${sp.size}: the tree holds ${this.tree.size} and the last checkpoint sealed ${this.last?.size ?? 0}`);
+    }
+    return this.write(reason, null, sp.tree);
   }
 
   /**
@@ -138,7 +145,7 @@ export class FileSealer implements Sealer {
   rotateKey(): Checkpoint {
     this.assertOpen();
     const next = prepareNextKey(this.opts.keyDir);
-    const cp = this.write('rotate', next.raw);
+    const cp = this.write('rotate', next.raw, this.tree);
     commitNextKey(this.opts.keyDir, next);
     this.key = next;
     return cp;
@@ -146,17 +153,17 @@ export class FileSealer implements Sealer {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    this.write('stop', null);
+    this.write('stop', null, this.tree);
     this.closed = true;
     fs.closeSync(this.fd);
   }
 
-  private write(reason: CheckpointReason, nextKey: Buffer | null): Checkpoint {
+  private write(reason: CheckpointReason, nextKey: Buffer | null, tree: CompactRange): Checkpoint {
     const now = this.now();
     const base = {
       index: (this.last?.index ?? 0) + 1,
-      size: this.tree.size,
-      root: this.tree.root(),
+      size: tree.size,
+      root: tree.root(),
       // The chain's time never goes backwards, even if the clock does: verify relies on it.
       time: Math.max(now, this.last?.time ?? 0),
       reason,
@@ -164,11 +171,12 @@ export class FileSealer implements Sealer {
       keyId: this.key.id,
       nextKey,
     };
-    const cp: Checkpoint = { ...base, frontier: this.tree.frontier(), signature: signBytes(signedBytes(base), this.key) };
+    const cp: Checkpoint = { ...base, frontier: tree.frontier(), signature: signBytes(signedBytes(base), this.key) };
     fs.writeSync(this.fd, `${JSON.stringify(checkpointToJson(cp))}\n`);
     fs.fsyncSync(this.fd);
     this.last = cp;
-    this.firstUnsealedAt = null;
+    // Records appended after a savepoint are unsealed still: their clock starts now.
+    this.firstUnsealedAt = this.tree.size > tree.size ? now : null;
     this.opts.onCheckpoint?.(cp);
     return cp;
   }

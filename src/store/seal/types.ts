@@ -64,6 +64,11 @@ export interface SealOptions {
   now?: () => number;
 }
 
+/** A sealer's tree at one moment (opaque beyond its size: the records it covers, 1..size). */
+export interface SealMark {
+  readonly size: number;
+}
+
 export interface Sealer {
   /**
    * Appends records (in sequence order, continuing from the last appended seq) to the tree
@@ -74,8 +79,13 @@ export interface Sealer {
   appendChunk(chunk: SealChunk): void;
   /** The reason a checkpoint is due now, or null. */
   due(): CheckpointReason | null;
-  /** Signs and durably writes a checkpoint over everything appended so far. */
-  checkpoint(reason: CheckpointReason): Checkpoint;
+  /** The tree as it stands now, for a checkpoint signed later: records appended after it may not be committed yet. */
+  savepoint(): SealMark;
+  /**
+   * Signs and durably writes a checkpoint over everything appended so far, or over the tree
+   * as it was at `at` (a savepoint of this sealer taken after the last checkpoint).
+   */
+  checkpoint(reason: CheckpointReason, at?: SealMark): Checkpoint;
   /** Number of records appended (the highest seq). */
   readonly size: number;
   /** Seals a final 'stop' checkpoint (always: it marks a clean stop for verify), then closes. */

@@ -20,7 +20,7 @@ import fs from 'node:fs';
 import type { LogEvent } from '../../event/log-event.js';
 import { describeError, SluiceError } from '../../errors.js';
 import { log } from '../../log.js';
-import type { CheckpointReason, Sealer, SealRecord, SealSource } from '../seal/types.js';
+import type { CheckpointReason, Sealer, SealMark, SealRecord, SealSource } from '../seal/types.js';
 import { PartitionWriter, NO_MESSAGE, type WriteJob } from './partition-writer.js';
 import { TextWriter } from './text-writer.js';
 import { RecordWriter, recordBytes } from './record.js';
@@ -64,8 +64,14 @@ interface Group { day: string; events: LogEvent[]; times: number[] }
 export class EmbeddedStore {
   private nextSeq: number;
   private sealer: Sealer;
+  /** Settles when every write so far has committed or failed. */
   private writing: Promise<void> = Promise.resolve();
-  private busy = false;
+  /** Settles when the last write's chunks are all handed to the writer (the next may encode). */
+  private posting: Promise<void> = Promise.resolve();
+  /** Writes encoded and not yet settled: while any is, the idle timer signs nothing. */
+  private inFlight = 0;
+  /** What the newest checkpoint signed (records 1..sealedSize). */
+  private sealedSize = 0;
   private broken: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private newestDay: string | null;
@@ -137,18 +143,35 @@ export class EmbeddedStore {
     return this.nextSeq - 1;
   }
 
-  /** Stores a batch; resolves once it is committed (the destination's `ok`). */
+  /**
+   * Stores a batch; resolves once it is committed (the destination's `ok`). Batches are
+   * encoded one after another, each as soon as the one before is handed to the writer
+   * thread, so the next batch is encoded while SQLite commits the last; commits keep that
+   * order (the threads take jobs in order, and refuse every job after a failed one).
+   */
   write(events: LogEvent[]): Promise<void> {
-    const run = this.writing.then(() => this.writeNow(events));
-    this.writing = run.catch(() => {});
-    return run;
+    const earlier = this.writing;
+    const posted = this.posting.then(() => this.post(events, earlier));
+    this.posting = posted.then(() => {}, () => {});
+    const done = posted.then((p) => p.committed);
+    this.writing = Promise.all([earlier, done.catch(() => {})]).then(() => {});
+    return done;
   }
 
-  private async writeNow(events: LogEvent[]): Promise<void> {
+  /**
+   * Encodes the batch and hands its chunks to the writer; returns the promise of its commit
+   * in an object (an async function returning the promise itself would wait for it).
+   */
+  private async post(events: LogEvent[], earlier: Promise<void>): Promise<{ committed: Promise<void> }> {
     if (this.closed) throw new SluiceError('SLUICE_ERR_STORE', `store ${this.dir}: closed`);
-    if (this.broken !== null) await this.recover();
-    if (events.length === 0) return;
-    this.busy = true;
+    if (this.broken !== null) {
+      // Every earlier write settles first: the database is then what it stays.
+      await earlier;
+      if (this.broken !== null) await this.recover();
+    }
+    if (events.length === 0) return { committed: Promise.resolve() };
+    this.inFlight++;
+    let committed: Promise<void>;
     try {
       const groups = groupByDay(events);
       // Chunks go to the writer thread as soon as they are encoded, so the next chunk is
@@ -164,25 +187,33 @@ export class EmbeddedStore {
           if (this.inline) await c.catch((e: unknown) => { this.broken = describeError(e); throw e; });
         }
       }
-      try {
-        await Promise.all(commits);
-      } catch (e) {
+      // The tree at the end of this batch: what a checkpoint after its commit may sign (the
+      // next batch's leaves may be in the tree by then, not yet in the database).
+      const sealed = this.sealer.savepoint();
+      committed = Promise.all(commits).then(() => this.afterCommit(groups, sealed), (e: unknown) => {
         // The sealer holds leaves that may not be stored: drop it and rebuild before the next write.
         this.broken = describeError(e);
         throw e;
-      }
-      let partitionClosed = false;
-      for (const g of groups) {
-        if (this.newestDay === null || g.day > this.newestDay) {
-          if (this.newestDay !== null) partitionClosed = true;
-          this.newestDay = g.day;
-        }
-      }
-      const due: CheckpointReason | null = partitionClosed ? 'partition' : this.sealer.due();
-      if (due !== null) this.checkpoint(due);
-    } finally {
-      this.busy = false;
+      });
+    } catch (e) {
+      this.inFlight--;
+      throw e;
     }
+    committed.then(() => this.inFlight--, () => this.inFlight--);
+    return { committed };
+  }
+
+  private afterCommit(groups: Group[], sealed: SealMark): void {
+    let partitionClosed = false;
+    for (const g of groups) {
+      if (this.newestDay === null || g.day > this.newestDay) {
+        if (this.newestDay !== null) partitionClosed = true;
+        this.newestDay = g.day;
+      }
+    }
+    if (this.broken !== null || sealed.size <= this.sealedSize) return;
+    const due: CheckpointReason | null = partitionClosed ? 'partition' : this.sealer.due();
+    if (due !== null) this.checkpoint(due, sealed);
   }
 
   private encode(day: string, events: LogEvent[], times: number[], from: number, to: number): WriteJob {
@@ -285,12 +316,15 @@ export class EmbeddedStore {
    */
   retention(policy: RetentionPolicy, now: number, target: { archiveDir: string; keyDir: string }): Promise<RetentionPlan> {
     // The day of `now` is the one being written; every other day may go.
-    const run = this.writing.then(() => applyRetention({ dir: this.dir, ...target }, policy, now, dayOf(now), async (day) => {
+    const earlier = Promise.all([this.posting, this.writing]);
+    const run = earlier.then(() => applyRetention({ dir: this.dir, ...target }, policy, now, dayOf(now), async (day) => {
       await this.send({ closeDay: day });
       this.inline?.rows.closeDay(day);
       this.inline?.text.closeDay(day);
     }));
-    this.writing = run.then(() => {}, () => {});
+    // Writes wait for it, and it for them: it runs between batches.
+    this.posting = run.then(() => {}, () => {});
+    this.writing = this.posting;
     return run;
   }
 
@@ -327,16 +361,16 @@ export class EmbeddedStore {
     this.broken = null;
   }
 
-  private checkpoint(reason: CheckpointReason): void {
+  private checkpoint(reason: CheckpointReason, at?: SealMark): void {
     try {
-      this.sealer.checkpoint(reason);
+      this.sealedSize = this.sealer.checkpoint(reason, at).size;
     } catch (e) {
       log('error', 'store', 'checkpoint failed', { dir: this.dir, reason, error: describeError(e) });
     }
   }
 
   private idleCheckpoint(): void {
-    if (this.busy || this.broken !== null || this.closed) return;
+    if (this.inFlight > 0 || this.broken !== null || this.closed) return;
     let due: CheckpointReason | null = null;
     try {
       due = this.sealer.due();
@@ -354,6 +388,7 @@ export class EmbeddedStore {
   /** Finishes the batch in flight, seals a stop checkpoint, closes the writer. */
   async close(): Promise<void> {
     if (this.closed) return;
+    await this.posting;
     await this.writing;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);

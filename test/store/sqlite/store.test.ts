@@ -177,3 +177,47 @@ test('header fields copied as bytes (ASCII), decoded (UTF-8) or replaced (invali
   ]);
   for (const r of stored) assert.deepEqual(r.hash, leaf(recordBytes(r)), `seq ${r.seq}: the stored hash is the leaf of the row as stored`);
 });
+
+test('pipelined writes: the second batch is encoded before the first commits; each checkpoint signs only its own batch', async () => {
+  const dir = tempDir('store-pipelined');
+  const sealers: TestSealer[] = [];
+  const store = await EmbeddedStore.open(dir, {
+    openSealer: async () => {
+      const s = new TestSealer({ ...testSealerOptions(dir), everyEvents: 3 });
+      sealers.push(s);
+      return s;
+    },
+  });
+  const batch = (tag: string) => Array.from({ length: 5 }, (_, i) => parsed(rfc5424({ time: T0 + i, msg: `${tag} event ${i}` }), T0));
+  const first = store.write(batch('first'));
+  const second = store.write(batch('second'));
+  await Promise.all([first, second]);
+  const sizes = sealers[0]!.checkpoints.map((c) => c.size);
+  // With the second batch's leaves in the tree already, a checkpoint over the whole tree after
+  // the first commit would say 10 twice.
+  assert.deepEqual(sizes, [5, 10]);
+  await store.close();
+  assert.deepEqual(rows(listPartitions(dir)[0]!.file).map((r) => r.seq), Array.from({ length: 10 }, (_, i) => i + 1));
+});
+
+test('a failed commit fails the batch behind it too; both written again leave no gap in seq', async () => {
+  const dir = tempDir('store-refused');
+  const store = await open(dir);
+  const bad = Date.UTC(2026, 10, 20, 12);
+  // A directory where the day's database would be: opening that partition fails.
+  fs.mkdirSync(dir, { recursive: true });
+  fs.mkdirSync(path.join(dir, '2026-11-20.db'));
+  fs.mkdirSync(path.join(dir, '2026-11-20.text.db'));
+  const a = [parsed(rfc5424({ time: bad, msg: 'on the bad day' }), bad)];
+  const b = [parsed(rfc5424({ time: T0, msg: 'on a good day' }), T0)];
+  const results = await Promise.allSettled([store.write(a), store.write(b)]);
+  assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected'], 'the second must not commit after the first failed');
+  fs.rmSync(path.join(dir, '2026-11-20.db'), { recursive: true });
+  fs.rmSync(path.join(dir, '2026-11-20.text.db'), { recursive: true });
+  assert.equal(maxSeq(dir), 0, 'nothing of either batch was committed');
+  await store.write(a);
+  await store.write(b);
+  await store.close();
+  const seqs = [...recordsInSeqOrder(dir, 0)].map((r) => r.seq);
+  assert.deepEqual(seqs, [1, 2]);
+});
