@@ -8,4 +8,3 @@ export { compareCodePoints, compareValue, compileMatcher, equalsValue, fieldValu
 export { aggregates, applyPipes, compareGroupValue, runQuery, type PipeResult } from './pipes.js';
 export { checkRegex, compileRegex, linearRegexEngine } from './regex.js';
 export { foldCodePoint, foldText, isWordCodePoint, words } from './words.js';
-export { ftsMatch } from './fts.js';

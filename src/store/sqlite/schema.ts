@@ -1,7 +1,7 @@
 // The on-disk layout of the embedded store: one SQLite file per UTC day, and how each is opened.
 //
 // <path>/YYYY-MM-DD.db        events whose time (timestamp, else receive time) falls on that day
-// <path>/YYYY-MM-DD.text.db   the day's text index (FTS5, rowid = seq), written by its own thread
+// <path>/YYYY-MM-DD.text.db   the day's text index (FTS5, 64 messages a document), written by its own thread
 // <path>/store.json           format marker (no absolute paths anywhere: a copied directory opens)
 //
 // The text index has its own file so that a second writer thread keeps it while the first
@@ -9,9 +9,19 @@
 // never before, and records the highest seq it holds (text_state), so after a crash it can
 // only lag the rows, and is brought level from them at the next start (text-writer.ts).
 // Partitions made before the split keep events_fts inside the day's database and are written
-// and read that way (a query names events_fts unqualified, so SQLite finds it in either).
+// and read that way (the query view below is made over whichever database holds events_fts).
 //
-// A partition per day keeps an FTS MATCH plus a time filter on a small table: on one large
+// Two layouts of events_fts, told apart by its column count (textWidth):
+// - 64 columns m0..m63 (text files made since): one document per run of up to 64 consecutive
+//   seqs, rowid = the run's first seq, column k = the message of seq rowid + k (NULL when that
+//   event has none). FTS5's cost is mostly per document: the text thread went from 2.4 to
+//   1.3 µs CPU per event in bench/micro/store-ingest.
+// - 1 column `message` (older text files and inline indexes): one document per event, rowid = seq.
+// Queries do not MATCH (a hit would name a document of 64 events): they read the index's
+// instances (fts5vocab), whose (doc, column) give the seq exactly; openPartitionForQuery
+// puts them in a temp view events_terms(term, seq, offset) with the layout's arithmetic.
+//
+// A partition per day keeps a text-index lookup plus a time filter on a small table: on one large
 // table the planner can fall off the index (a published case went from 100 ms to 146 s).
 
 import fs from 'node:fs';
@@ -106,10 +116,15 @@ CREATE INDEX IF NOT EXISTS events_facility ON events(facility);
 CREATE INDEX IF NOT EXISTS events_source ON events(source);
 `;
 
+/** Messages per document of a text index in the 64-column layout (schema comment). */
+export const TEXT_WIDTH = 64;
+/** Column k of a 64-column text index: the message of seq rowid + k. */
+export const TEXT_COLUMNS: readonly string[] = Array.from({ length: TEXT_WIDTH }, (_, k) => `m${k}`);
+
 // Contentless: the message text is in events.raw (or events.event) already; the index keeps only tokens and
-// positions (phrases work), rowid = seq. Partitions are dropped whole, never row by row.
-const FTS_DDL = `
-CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(message, content='', columnsize=0, tokenize='unicode61 remove_diacritics 0');
+// positions. Partitions are dropped whole, never row by row.
+export const FTS_DDL = `
+CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(${TEXT_COLUMNS.join(', ')}, content='', columnsize=0, tokenize='unicode61 remove_diacritics 0');
 `;
 
 const TEXT_DDL = `${FTS_DDL}
@@ -131,6 +146,29 @@ export function partitionFiles(partition: string): string[] {
 /** True when the day's database holds its own text index (a partition made before the split). */
 export function hasInlineText(db: Database.Database): boolean {
   return db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'events_fts'").get() !== undefined;
+}
+
+/**
+ * Messages per document of the events_fts in `schema` ('main' for an inline index, 'text' when
+ * attached): 64, or 1 for an index made before the 64-column layout.
+ */
+export function textWidth(db: Database.Database, schema: 'main' | 'text' = 'main'): 1 | 64 {
+  const cols = db.prepare(`PRAGMA ${schema}.table_info(events_fts)`).all().length;
+  if (cols === 1 || cols === TEXT_WIDTH) return cols;
+  const file = schema === 'text' ? textFile(db.name) : db.name;
+  throw new SluiceError('SLUICE_ERR_STORE', `${path.basename(file)}: events_fts has ${cols} columns, not 1 or ${TEXT_WIDTH}: not a text index this sluice wrote (delete the text file and the daemon rebuilds it from the rows at its next start)`);
+}
+
+/**
+ * Makes the query connection's view of the text index: events_terms(term, seq, offset), one
+ * row per token occurrence (offset = its position in the message), read from an fts5vocab
+ * table of type instance, which is in temp so a read-only connection can make it. Where the
+ * index has 64 columns the seq is the document's rowid plus the column's number (m17: 17).
+ */
+export function createTermView(db: Database.Database, schema: 'main' | 'text'): void {
+  const seq = textWidth(db, schema) === 1 ? 'doc' : 'doc + CAST(substr(col, 2) AS INTEGER)';
+  db.exec(`CREATE VIRTUAL TABLE temp.events_vocab USING fts5vocab(${schema}, events_fts, instance);
+CREATE TEMP VIEW events_terms AS SELECT term, ${seq} AS seq, offset FROM temp.events_vocab;`);
 }
 
 /** Makes `file` with the given tables under a temporary name, renamed once they exist. */
@@ -202,14 +240,19 @@ export function openPartitionForRead(file: string): Database.Database {
   return db;
 }
 
-/** openPartitionForRead with the day's text index attached when it has its own file (queries name events_fts). */
+/**
+ * openPartitionForRead with the day's text index attached when it has its own file, and its
+ * instances as events_terms (createTermView), which compiled queries read.
+ */
 export function openPartitionForQuery(file: string): Database.Database {
   const db = openPartitionForRead(file);
   try {
-    if (!hasInlineText(db)) {
+    if (hasInlineText(db)) createTermView(db, 'main');
+    else {
       const text = textFile(file);
       if (!fs.existsSync(text)) throw new SluiceError('SLUICE_ERR_STORE', `the text index ${path.basename(text)} is missing: the daemon rebuilds it from the rows when it next starts`);
       db.prepare('ATTACH DATABASE ? AS text').run(text);
+      createTermView(db, 'text');
     }
   } catch (e) {
     db.close();

@@ -1,16 +1,20 @@
-// The evaluator against real SQLite FTS5: the same queries' words, phrases and prefixes,
-// asked as FTS5 MATCH expressions over an in-memory table with the store's tokenizer, find the
-// same rows as compileMatcher finds in memory. This is what lets the embedded store answer
-// text terms from its index and archives/live tail answer them by evaluation.
+// The evaluator against the real SQLite text index: the same queries' words, phrases and
+// prefixes, compiled to SQL (compileFilter) and run over events_fts in both layouts the store
+// has (64 messages a document, and the older one per event) through the term view queries
+// use, find the same events as compileMatcher finds in memory (candidates checked by it, as the
+// reader does). This is what lets the embedded store answer text terms from its index and
+// archives/live tail answer them by evaluation.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { LogEvent, type EventSource } from '../../../src/event/log-event.js';
-import type { Node } from '../../../src/store/query/ast.js';
-import { ftsMatch } from '../../../src/store/query/fts.js';
+import type { EventJson } from '../../../src/event/log-event.js';
 import { compileMatcher } from '../../../src/store/query/match.js';
 import { parseQuery } from '../../../src/store/query/parse.js';
+import { compileFilter, prefixEnd } from '../../../src/store/sqlite/compile.js';
+import { createTermView, FTS_DDL } from '../../../src/store/sqlite/schema.js';
+import { messageIndexer } from '../../../src/store/sqlite/text-writer.js';
 import { FTS_TOKENIZE } from './fts-oracle.js';
 
 const SRC: EventSource = { name: 'net', transport: 'tcp', address: '127.0.0.1', port: 514, tlsPeer: null };
@@ -30,7 +34,20 @@ const MESSAGES = [
   'CamelCaseWord snake_case_word kebab-case-word',
   'web-010 web-01 web01 web 01',
   'numbers ١٢٣ ½ 3.14 1e10',
+  // Prefix bounds: terms just below and above a prefix's end in UTF-8 order.
+  'éa êb ef e',
+  '\u{d7ff}x \u{10ffff}',
+  '\u{e000}y',
+  'z\u{10ffff}\u{10ffff}q zz',
+  'z\u{10ffff}',
 ];
+
+/**
+ * The messages' seqs: runs cut by gaps (4 has no message, 7 an empty one), by the 64th
+ * column (1 + 63 = 64, then 65 starts a new document) and far apart.
+ */
+const SEQS = [1, 2, 3, 5, 6, 63, 64, 65, 66, 130, 131, 500, 501, 502, 503, 504, 600, 601, 665];
+const NO_TEXT = new Map<number, string | null>([[4, null], [7, '']]);
 
 const QUERIES = [
   'failed', 'FAILED', 'root', 'password root', 'failed OR accepted', '10.0.0.1', '10.0.0.12', '10.0.0.*', '"from 10"',
@@ -39,64 +56,75 @@ const QUERIES = [
   'istanbul', 'İstanbul', '東京', 'タワー', '日本語のテキスト', '日本*', 'words', 'between words', 'nbsp', 'em', 'dash',
   'e\u0301', 'é', 'camelcaseword', 'snake_case_word', '"snake case"', 'kebab-case', 'kebab*', '١٢٣', '½', '3.14', '1e10',
   'x', 'said hi', '"said hi"', 'said OR x', '(failed OR accepted) 22', 'from 10* port',
+  'é*', 'e*', 'ê*', '\u{d7ff}*', '\u{e000}*', 'z\u{10ffff}*', 'z*', '\u{10ffff}*', '"combining e"', '"for root"*',
+  'port -failed', 'web* NOT disk', 'from NOT 10.0.0.12', '(said OR port) -root -deploy', '(failed OR accepted) -deploy',
+  '-port', 'NOT "disk full"', 'web OR host:x',
 ];
 
-function toFts(n: Node): string {
-  const m = ftsMatch(n);
-  assert.ok(m !== null, `FTS5 can answer ${JSON.stringify(n)}`);
-  return m;
+const OLD_DDL = `CREATE VIRTUAL TABLE events_fts USING fts5(message, content='', columnsize=0, tokenize='${FTS_TOKENIZE}')`;
+
+/** A partition's events table and text index in one in-memory database, read as queries read it. */
+function partition(ddl: string): { db: Database.Database; events: Map<number, EventJson> } {
+  const db = new Database(':memory:');
+  db.exec('CREATE TABLE events (seq INTEGER PRIMARY KEY, host TEXT COLLATE NOCASE)');
+  db.exec(ddl);
+  const events = new Map<number, EventJson>();
+  const add = db.prepare('INSERT INTO events (seq) VALUES (?)');
+  const all = [...SEQS.map((s, i) => [s, MESSAGES[i]!] as const), ...NO_TEXT].sort((a, b) => a[0] - b[0]);
+  for (const [seq, message] of all) {
+    add.run(seq);
+    events.set(seq, LogEvent.fromValues(SRC, 0, { message }).toJSON());
+  }
+  db.transaction(() => messageIndexer(db)(all.map((e) => e[0]), all.map((e) => e[1] || null), all.length))();
+  createTermView(db, 'main');
+  return { db, events };
 }
 
-describe('evaluator = FTS5 MATCH', () => {
-  it('finds the same messages for words, phrases, prefixes, AND and OR', () => {
-    const db = new Database(':memory:');
-    try {
-      db.exec(`CREATE VIRTUAL TABLE t USING fts5(message, tokenize='${FTS_TOKENIZE}')`);
-      const ins = db.prepare('INSERT INTO t(rowid, message) VALUES (?, ?)');
-      MESSAGES.forEach((m, i) => ins.run(i + 1, m));
-      const match = db.prepare('SELECT rowid FROM t WHERE t MATCH ? ORDER BY rowid');
-      const events = MESSAGES.map((message) => LogEvent.fromValues(SRC, 0, { message }).toJSON());
-      let nonEmpty = 0;
-      for (const text of QUERIES) {
-        const q = parseQuery(text);
-        const fts = (match.all(toFts(q.filter)) as { rowid: number }[]).map((r) => r.rowid);
-        const m = compileMatcher(q);
-        const ours = events.flatMap((ev, i) => (m(ev) ? [i + 1] : []));
-        assert.deepEqual(ours, fts, `query ${JSON.stringify(text)} (FTS5: ${toFts(q.filter)})`);
-        if (fts.length > 0) nonEmpty++;
+for (const [layout, ddl] of [['64 columns', FTS_DDL], ['one column (older text files)', OLD_DDL]] as const) {
+  describe(`compileFilter over the text index = the evaluator (${layout})`, () => {
+    it('finds the same events for words, phrases, prefixes, AND, OR and NOT', () => {
+      const { db, events } = partition(ddl);
+      try {
+        assert.equal(MESSAGES.length, SEQS.length);
+        let nonEmpty = 0;
+        for (const text of QUERIES) {
+          const q = parseQuery(text);
+          const c = compileFilter(q.filter);
+          const m = compileMatcher(q);
+          const selected = (db.prepare(`SELECT seq FROM events WHERE ${c.sql} ORDER BY seq`).all(...c.params) as { seq: number }[]).map((r) => r.seq);
+          const want = [...events].flatMap(([seq, ev]) => (m(ev) ? [seq] : []));
+          const got = c.exact ? selected : selected.filter((s) => m(events.get(s)!));
+          assert.deepEqual(got, want, `query ${JSON.stringify(text)} (${c.exact ? 'exact' : 'candidate'}: ${c.sql} ${JSON.stringify(c.params)})`);
+          if (want.length > 0) nonEmpty++;
+        }
+        // The list is not vacuous: most queries find something.
+        assert.ok(nonEmpty >= QUERIES.length - 8, `${nonEmpty} of ${QUERIES.length} queries found events`);
+      } finally {
+        db.close();
       }
-      // The list is not vacuous: most queries find something.
-      assert.ok(nonEmpty >= QUERIES.length - 8, `${nonEmpty} of ${QUERIES.length} queries found rows`);
-    } finally {
-      db.close();
+    });
+  });
+}
+
+describe('the text terms compileFilter makes', () => {
+  it('words, prefixes and phrases are exact, and values only ever parameters', () => {
+    for (const q of ['failed', 'web-01*', 'a -b', 'a OR b*', "'; DROP", 'é*', '"disk full"', '"root fr"*', 'x "a b"', '-"a b"']) {
+      assert.equal(compileFilter(parseQuery(q).filter).exact, true, q);
     }
+    for (const q of ['f?iled', 'host:"Ünï"', '"a b" OR /x/']) assert.equal(compileFilter(parseQuery(q).filter).exact, false, q);
+    const c = compileFilter(parseQuery('"x\'; DROP TABLE events; --" y*').filter);
+    assert.doesNotMatch(c.sql, /DROP|x'|;/i);
+    assert.deepEqual(c.params, ['events', 'table', 'drop', 'x', 'y', 'z']);
   });
 
-  it('ftsMatch leaves what the index cannot answer to the caller', () => {
-    for (const q of ['host:web-01', '*ail', '/x/', '-failed', 'failed OR host:x', 'message:*']) {
-      assert.equal(ftsMatch(parseQuery(q).filter), null, q);
-    }
-    assert.equal(ftsMatch(parseQuery('a "b c" d* -e').filter), '("a" AND "b c" AND "d"* NOT "e")');
-    assert.equal(ftsMatch(parseQuery('a\\"b').filter), '"a b"');
-  });
-
-  it('NOT agrees too (FTS5 writes it as a binary operator)', () => {
-    const db = new Database(':memory:');
-    try {
-      db.exec(`CREATE VIRTUAL TABLE t USING fts5(message, tokenize='${FTS_TOKENIZE}')`);
-      const ins = db.prepare('INSERT INTO t(rowid, message) VALUES (?, ?)');
-      MESSAGES.forEach((m, i) => ins.run(i + 1, m));
-      const events = MESSAGES.map((message) => LogEvent.fromValues(SRC, 0, { message }).toJSON());
-      const match = db.prepare('SELECT rowid FROM t WHERE t MATCH ? ORDER BY rowid');
-      for (const query of ['port -failed', 'web* NOT disk', 'from NOT 10.0.0.12', '(said OR port) -root -deploy', '(failed OR accepted) -deploy']) {
-        const q = parseQuery(query);
-        const rows = (match.all(toFts(q.filter)) as { rowid: number }[]).map((r) => r.rowid);
-        const m = compileMatcher(q);
-        assert.deepEqual(events.flatMap((ev, i) => (m(ev) ? [i + 1] : [])), rows, query);
-        assert.ok(rows.length > 0, `${query} finds something`);
-      }
-    } finally {
-      db.close();
-    }
+  it('a prefix ends at the next code point after its last (past surrogates and U+10FFFF)', () => {
+    assert.equal(prefixEnd('ab'), 'ac');
+    assert.equal(prefixEnd('é'), 'ê');
+    assert.equal(prefixEnd('e\u{bf}'), 'e\u{c0}', 'UTF-8 C2 BF becomes C3 80, not C2 C0');
+    assert.equal(prefixEnd('\u{d7ff}'), '\u{e000}');
+    assert.equal(prefixEnd('日本'), '日札');
+    assert.equal(prefixEnd('😀'), '😁');
+    assert.equal(prefixEnd('z\u{10ffff}\u{10ffff}'), '{');
+    assert.equal(prefixEnd('\u{10ffff}'), null);
   });
 });

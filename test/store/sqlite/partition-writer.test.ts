@@ -8,6 +8,7 @@ import { PartitionWriter, type WriteJob } from '../../../src/store/sqlite/partit
 import { partitionFile, textFile } from '../../../src/store/sqlite/schema.js';
 import { TextWriter } from '../../../src/store/sqlite/text-writer.js';
 import { tempDir } from '../../helpers/wait.js';
+import { termSeqs } from './text-index.js';
 import { writeJob } from './write-jobs.js';
 
 const DAY = '2026-12-02';
@@ -18,9 +19,7 @@ function counts(dir: string): { rows: number; text: number; rollup: number; seqs
   const db = new Database(partitionFile(dir, DAY), { readonly: true });
   try {
     const seqs = (db.prepare('SELECT seq FROM events ORDER BY seq').all() as { seq: number }[]).map((r) => r.seq);
-    const tdb = new Database(textFile(partitionFile(dir, DAY)), { readonly: true });
-    const text = (tdb.prepare("SELECT count(*) AS n FROM events_fts WHERE events_fts MATCH 'event'").get() as { n: number }).n;
-    tdb.close();
+    const text = termSeqs(textFile(partitionFile(dir, DAY)), 'event').length;
     const rollup = (db.prepare("SELECT coalesce(sum(n), 0) AS n FROM rollup_minute WHERE field = ''").get() as { n: number }).n;
     return { rows: seqs.length, text, rollup, seqs };
   } finally {
