@@ -53,6 +53,12 @@ function isMissingTable(e: unknown): boolean {
 
 export class PostgresDestination implements Destination {
   readonly maxBatch: number;
+  /**
+   * The next batch is encoded and its COPYs begin while the server commits the last: 82k →
+   * 95k events/s in the store bench (3 reps each). Batches are independent (seq comes from the
+   * server's sequence; each writer connection has its own encode buffer).
+   */
+  readonly maxInFlight = 2;
   private readonly tables: StoreTables;
   private readonly columns: string[];
   private readonly problems: RateLimitedLog;
