@@ -23,7 +23,7 @@ import { dayStart, listPartitions, openPartitionForQuery, type PartitionInfo } f
 import { COLUMNS, decodeRecord, type ColumnValue } from './record.js';
 import { EVENT_COLUMNS, eventJson, type EventRow } from './event-form.js';
 import { readArchive } from '../archive/archive.js';
-import { hasRollup, LEVELS, rollupPlan, splitRange, sumAll, sumByBucket, sumByValue, TOTAL, type RollupLevel, type RollupPlan, type RollupSlots } from './rollup.js';
+import { hasRollup, LEVELS, rolledTerms, rollupPlan, splitRange, sumAll, sumByBucket, sumByValue, TOTAL, windowsWith, type RollupLevel, type RollupPlan, type RollupSlots } from './rollup.js';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -34,6 +34,10 @@ export const DEFAULT_SCAN_BUDGET_MS = 2000;
 const MAX_FILLED_BUCKETS = 10_000;
 /** fields() reads at most this many of the newest events of the range for sd.* and fields.* names. */
 const FIELD_SAMPLE = 10_000;
+/** A search reads at most this many time windows of a field:value's minutes, else it scans the range in time order. */
+const MAX_WINDOWS = 256;
+/** Any plan: rollupDb asks only whether the partition has a rollup. */
+const TOTAL_PLAN: RollupPlan = { field: TOTAL, value: null };
 
 type Row = EventRow;
 
@@ -196,32 +200,50 @@ export class SqliteStoreReader implements StoreReader {
     let last: { time: number; seq: number } | null = null;
     let bounded = false;
     if (limit === 0) return { events, cursor: null, notices };
+    const terms = rolledTerms(req.query.filter);
     for (const p of this.partitions(req.range)) {
       if (after && p.from > after.time) continue;
-      const params: unknown[] = [req.range.from, req.range.to, ...plan.params];
-      let sql = `SELECT ${EVENT_COLUMNS} FROM events WHERE time >= ? AND time < ? AND (${plan.where})`;
-      if (after) {
-        sql += ' AND (time < ? OR (time = ? AND seq < ?))';
-        params.push(after.time, after.time, after.seq);
-      }
-      sql += ' ORDER BY time DESC, seq DESC';
       const db = this.db(p);
-      if (plan.matcher === null) {
-        const rows = db.prepare(sql + ' LIMIT ?').all(...params, limit - events.length) as Row[];
-        for (const r of rows) events.push(stored(r, eventJson(r)));
-        if (rows.length) last = rows[rows.length - 1]!;
-      } else {
-        let n = 0;
-        for (const r of db.prepare(sql).iterate(...params) as IterableIterator<Row>) {
-          const ev = eventJson(r);
-          last = r;
-          if (plan.matcher(ev)) {
-            events.push(stored(r, ev));
-            if (events.length >= limit) break;
-          }
-          if ((++n & 63) === 0 && performance.now() > deadline) { bounded = true; break; }
+      // Newest first within [from, to), into events (bounded is set when the budget runs out).
+      const searchRange = (from: number, to: number): void => {
+        const params: unknown[] = [from, to, ...plan.params];
+        let sql = `SELECT ${EVENT_COLUMNS} FROM events WHERE time >= ? AND time < ? AND (${plan.where})`;
+        if (after) {
+          sql += ' AND (time < ? OR (time = ? AND seq < ?))';
+          params.push(after.time, after.time, after.seq);
         }
-      }
+        sql += ' ORDER BY time DESC, seq DESC';
+        if (plan.matcher === null) {
+          const rows = db.prepare(sql + ' LIMIT ?').all(...params, limit - events.length) as Row[];
+          for (const r of rows) events.push(stored(r, eventJson(r)));
+          if (rows.length) last = rows[rows.length - 1]!;
+        } else {
+          let n = 0;
+          for (const r of db.prepare(sql).iterate(...params) as IterableIterator<Row>) {
+            const ev = eventJson(r);
+            last = r;
+            if (plan.matcher(ev)) {
+              events.push(stored(r, ev));
+              if (events.length >= limit) break;
+            }
+            if ((++n & 63) === 0 && performance.now() > deadline) { bounded = true; break; }
+          }
+        }
+      };
+      const from = Math.max(req.range.from, p.from);
+      const to = Math.min(req.range.to, p.to);
+      // field:value terms the rollup places in time: only the minutes that hold them are read
+      // (partitions have no index per field); one read transaction, so both see one commit.
+      if (terms.length > 0 && this.rollupDb(p, TOTAL_PLAN) !== null) {
+        db.transaction(() => {
+          const windows = windowsWith(db, terms, from, to, MAX_WINDOWS);
+          if (windows === null) { searchRange(from, to); return; }
+          for (const [w0, w1] of windows) {
+            searchRange(w0, w1);
+            if (events.length >= limit || bounded) break;
+          }
+        })();
+      } else searchRange(from, to);
       if (events.length >= limit || bounded) break;
     }
     if (req.archives && !bounded && events.length < limit) {

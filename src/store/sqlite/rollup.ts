@@ -207,3 +207,41 @@ export function sumByBucket(db: Database.Database, plan: RollupPlan, at: RollupS
   const per = stepMs / at.level.ms;
   return db.prepare(`SELECT (slot / CAST(? AS INTEGER)) * CAST(? AS INTEGER) AS b, sum(n) AS n FROM ${at.level.table} WHERE ${w} GROUP BY 1`).all(per, stepMs, plan.field, at.s0, at.s1, ...extra) as { b: number; n: number }[];
 }
+
+/** The `field:value` terms of a filter's top-level AND that the rollup can place in time (rolledEquals). */
+export function rolledTerms(filter: Node): { field: RollupField; value: Scalar }[] {
+  const parts = filter.kind === 'and' ? filter.nodes : [filter];
+  const out: { field: RollupField; value: Scalar }[] = [];
+  for (const n of parts) {
+    const eq = rolledEquals(n);
+    if (eq !== null) out.push(eq);
+  }
+  return out;
+}
+
+/**
+ * The minutes of [from, to) that hold every term, as time windows [from, to) merged where
+ * they touch, newest first; null when there are more than `max` (the terms are common: a
+ * scan in time order finds matches soon). The rows' own filter still decides: a window
+ * only says where matching rows can be, so partitions keep no index per field.
+ */
+export function windowsWith(db: Database.Database, terms: readonly { field: RollupField; value: Scalar }[], from: number, to: number, max: number): [number, number][] | null {
+  const s0 = Math.floor(from / MINUTE_MS);
+  const s1 = Math.ceil(to / MINUTE_MS);
+  const one = 'SELECT slot FROM rollup_minute WHERE field = ? AND slot >= ? AND slot < ? AND value = ? COLLATE NOCASE';
+  const sql = `${terms.map(() => one).join(' INTERSECT ')} ORDER BY slot DESC LIMIT ?`;
+  const slots = db.prepare(sql).pluck().all(...terms.flatMap((t) => [t.field, s0, s1, t.value]), max * 8 + 1) as number[];
+  const out: [number, number][] = [];
+  for (const s of slots) {
+    const w0 = Math.max(from, s * MINUTE_MS);
+    const w1 = Math.min(to, (s + 1) * MINUTE_MS);
+    const last = out[out.length - 1];
+    if (last !== undefined && last[0] === w1) last[0] = w0;
+    else {
+      if (out.length === max) return null;
+      out.push([w0, w1]);
+    }
+  }
+  if (slots.length > max * 8) return null;
+  return out;
+}

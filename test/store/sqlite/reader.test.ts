@@ -56,6 +56,7 @@ const QUERIES = [
   '', 'error', 'ERROR', 'Failed password', '"disk full"', '"full disk"', 'erro*', 'pass*', 'web-01', '10.0.0.1', 'café', 'cafe', 'straße', 'x_y',
   'error OR timeout', 'error timeout', 'error -timeout', 'NOT error', 'NOT (error OR disk)', '(alice OR bob) AND NOT reset', 'error OR NOT user',
   'host:web-01', 'host:WEB-01', 'host:web-02', 'host:web-*', 'host:WEB*', 'host:"Ünïcode-Höst"', 'host:ünïcode-höst', 'host:ünï*', 'host:*', 'host:*.example.*',
+  'host:WEB-01 app:sshd', 'host:web-02 error', 'severity:err source:net', 'host:web-01 -app:cron', 'host:nosuchhost',
   'app:sshd', 'app:postfix/smtpd', 'app:post*', 'procid:103', 'procid:>103', 'procid:[101 TO 103]', 'msgid:id47', 'msgid:*', '-msgid:*',
   'severity:err', 'severity:<=warning', 'severity:>notice', 'severity:[2 TO 4]', 'facility:local0', 'facility:>=local0', 'facility:[auth TO cron]', 'level:info',
   'source:net', 'source:api', 'transport:http', 'transport:tcp error',

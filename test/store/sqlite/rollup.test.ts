@@ -174,3 +174,35 @@ test('after kill -9 mid-ingest the rollup is exactly the committed rows', { time
   assertRollupExact(crashed);
   await assertAgree(crashed);
 });
+
+test('windowsWith: the minutes holding every term, merged where they touch, newest first; null past the bound', async () => {
+  const dir = tempDir('rollup-windows');
+  const store = await EmbeddedStore.open(dir, { openSealer: async () => new TestSealer(testSealerOptions(dir)) });
+  const base = Date.UTC(2026, 10, 12, 10, 0, 0);
+  const { LogEvent } = await import('../../../src/event/log-event.js');
+  const src = { name: 'net', transport: 'tcp' as const, address: '127.0.0.1', port: null, tlsPeer: null };
+  const at = (minute: number, hostname: string, severity: number) => LogEvent.fromValues(src, base, { timestamp: new Date(base + minute * MIN + 5000).toISOString(), hostname, appname: 'a', severity, facility: 1, message: 'm' });
+  // rare: minutes 3, 4, 5 (touching) and 9; with severity 2 only in 4 and 9. busy: 300 minutes apart.
+  const events = [at(3, 'rare', 1), at(4, 'RARE', 2), at(5, 'rare', 1), at(9, 'rare', 2)];
+  for (let m = 0; m < 600; m += 2) events.push(at(m, 'busy', 1));
+  await store.write(events);
+  await store.close();
+  const { windowsWith, rolledTerms } = await import('../../../src/store/sqlite/rollup.js');
+  const db = new Database(listPartitions(dir)[0]!.file, { readonly: true });
+  try {
+    const all = [base, base + DAY] as const;
+    assert.deepEqual(windowsWith(db, rolledTerms(parseQuery('host:rare').filter), ...all, 10), [[base + 9 * MIN, base + 10 * MIN], [base + 3 * MIN, base + 6 * MIN]]);
+    assert.deepEqual(windowsWith(db, rolledTerms(parseQuery('host:rare severity:2 word').filter), ...all, 10), [[base + 9 * MIN, base + 10 * MIN], [base + 4 * MIN, base + 5 * MIN]]);
+    assert.deepEqual(windowsWith(db, rolledTerms(parseQuery('host:rare').filter), base + 4 * MIN + 30_000, base + 9 * MIN, 10), [[base + 4 * MIN + 30_000, base + 6 * MIN]], 'clipped to the range');
+    assert.equal(windowsWith(db, rolledTerms(parseQuery('host:busy').filter), ...all, 256), null, '300 separate minutes are more than 256 windows');
+    assert.equal(windowsWith(db, rolledTerms(parseQuery('host:busy').filter), ...all, 300)!.length, 300);
+    assert.deepEqual(windowsWith(db, rolledTerms(parseQuery('host:nobody').filter), ...all, 10), []);
+  } finally {
+    db.close();
+  }
+  // And the reader answers through them exactly (newest first).
+  const reader = new SqliteStoreReader(dir);
+  const r = await reader.search({ query: parseQuery('host:rare'), range: ALL, limit: 10 });
+  assert.deepEqual(r.events.map((e) => e.time), [9, 5, 4, 3].map((m) => base + m * MIN + 5000));
+  await reader.close();
+});
