@@ -99,7 +99,7 @@ log:
     sender.kill();
     let bytes = 0;
     for (const f of fs.readdirSync(store)) { const st = fs.statSync(path.join(store, f)); if (st.isFile()) bytes += st.size; }
-    console.log(`store-ingest: ${total.toLocaleString('en')} 256-byte RFC 5424 events over TCP into the embedded store (FTS5 index, 6 indexes, sealed leaves)`);
+    console.log(`store-ingest: ${total.toLocaleString('en')} 256-byte RFC 5424 events over TCP into the embedded store (FTS5 index, time index, per-minute counts, sealed leaves)`);
     console.log(`  committed: ${Math.round(total / ms * 1000).toLocaleString('en')} events/s (load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores)`);
     // CPU time does not depend on what else runs on the machine; wall-clock rates do.
     const perEvent = (cpu / total) * 1e6;
