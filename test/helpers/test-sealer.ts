@@ -48,7 +48,7 @@ export class TestSealer implements Sealer {
     this.append(records).forEach((h, i) => h.copy(c.buf, c.hashAt[i]));
   }
 
-  private get sealedSize(): number {
+  get sealedSize(): number {
     return this.checkpoints.at(-1)?.size ?? 0;
   }
 

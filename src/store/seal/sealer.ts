@@ -60,6 +60,10 @@ export class FileSealer implements Sealer {
     return this.tree.size;
   }
 
+  get sealedSize(): number {
+    return this.last?.size ?? 0;
+  }
+
   get lastCheckpoint(): Checkpoint | null {
     return this.last;
   }

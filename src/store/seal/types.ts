@@ -88,6 +88,8 @@ export interface Sealer {
   checkpoint(reason: CheckpointReason, at?: SealMark): Checkpoint;
   /** Number of records appended (the highest seq). */
   readonly size: number;
+  /** Records the last checkpoint covers (1..sealedSize); 0 before the first. */
+  readonly sealedSize: number;
   /** Seals a final 'stop' checkpoint (always: it marks a clean stop for verify), then closes. */
   close(): Promise<void>;
 }

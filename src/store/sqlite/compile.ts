@@ -34,19 +34,23 @@ const ASCII = /^[\x00-\x7f]*$/;
 const TRUE: CompiledFilter = { sql: '1', params: [], exact: true };
 const CANDIDATE: CompiledFilter = { sql: '1', params: [], exact: false };
 
-/** Events whose message has the word (a folded token). */
-function term(word: string): CompiledFilter {
-  return { sql: 'seq IN (SELECT seq FROM events_terms WHERE term = ?)', params: [word], exact: true };
-}
+/** A condition on events_terms.term, with its parameters. */
+interface TermWhere { where: string; params: unknown[] }
+
+const exactTerm = (word: string): TermWhere => ({ where: 'term = ?', params: [word] });
 
 /**
- * Events whose message has a word starting with `prefix`: a range of terms, so fts5vocab
- * scans only that part of the index (it takes both bounds, and SQLite checks them again).
+ * The terms starting with `prefix`: a range, so fts5vocab scans only that part of the index
+ * (it takes both bounds, and SQLite checks them again).
  */
-function termPrefix(prefix: string): CompiledFilter {
+function prefixTerms(prefix: string): TermWhere {
   const upper = prefixEnd(prefix);
-  if (upper === null) return { sql: 'seq IN (SELECT seq FROM events_terms WHERE term >= ?)', params: [prefix], exact: true };
-  return { sql: 'seq IN (SELECT seq FROM events_terms WHERE term >= ? AND term < ?)', params: [prefix, upper], exact: true };
+  return upper === null ? { where: 'term >= ?', params: [prefix] } : { where: 'term >= ? AND term < ?', params: [prefix, upper] };
+}
+
+/** Events whose message has one of the terms. */
+function withTerm(t: TermWhere): CompiledFilter {
+  return { sql: `seq IN (SELECT seq FROM events_terms WHERE ${t.where})`, params: t.params, exact: true };
 }
 
 /**
@@ -108,15 +112,15 @@ export function compileFilter(node: Node): CompiledFilter {
       // The words as the matcher takes them: exactly FTS5's tokens, in order.
       const ws = words(node.value);
       if (ws.length === 0) return { sql: '0', params: [], exact: true };
-      return ws.length === 1 ? term(ws[0]!) : phrase(ws);
+      return ws.length === 1 ? withTerm(exactTerm(ws[0]!)) : phrase(ws.map(exactTerm));
     }
     case 'prefix':
       // message: the last word is a prefix ("web 0"*); keyword fields: the whole value.
       if (isMessage(node.field)) {
         const ws = words(node.value);
         if (ws.length === 0) return CANDIDATE;
-        const last = termPrefix(ws.pop()!);
-        return ws.length === 0 ? last : phrase(ws, last);
+        const last = prefixTerms(ws.pop()!);
+        return ws.length === 0 ? withTerm(last) : phrase([...ws.map(exactTerm), last]);
       }
       {
         const col = columnOf(node.field);
@@ -152,7 +156,7 @@ export function compileFilter(node: Node): CompiledFilter {
 }
 
 /**
- * A phrase (its words in order; the last one a prefix when `last` is given): the occurrences
+ * A phrase (its words in order, the last perhaps a prefix's range): the occurrences
  * (seq, offset) of each word whose event has the one before at offset - 1. Each IN list is
  * made once (none refers to the row outside it), so every word's occurrences are read once.
  * Exact, since offsets count FTS5 tokens within one message, which words() gives too. On
@@ -160,9 +164,7 @@ export function compileFilter(node: Node): CompiledFilter {
  * 110 ms against 422 ms as a candidate (the events with both words, checked by the matcher);
  * a MATCH of one document per event took 18 ms, the price of the 64-column layout's ingest.
  */
-function phrase(ws: string[], last?: CompiledFilter): CompiledFilter {
-  const words = ws.map((w) => ({ where: 'term = ?', params: [w] as unknown[] }));
-  if (last) words.push({ where: last.params.length === 1 ? 'term >= ?' : 'term >= ? AND term < ?', params: last.params });
+function phrase(words: TermWhere[]): CompiledFilter {
   let sql = `SELECT seq, offset FROM events_terms WHERE ${words[0]!.where}`;
   let params = words[0]!.params;
   for (let i = 1; i < words.length; i++) {

@@ -36,8 +36,6 @@ const MAX_FILLED_BUCKETS = 10_000;
 const FIELD_SAMPLE = 10_000;
 /** A search reads at most this many time windows of a field:value's minutes, else it scans the range in time order. */
 const MAX_WINDOWS = 256;
-/** Any plan: rollupDb asks only whether the partition has a rollup. */
-const TOTAL_PLAN: RollupPlan = { field: TOTAL, value: null };
 
 type Row = EventRow;
 
@@ -153,7 +151,12 @@ export class SqliteStoreReader implements StoreReader {
 
   /** The partition's database when the rollup can answer `plan` there (else null: count rows). */
   private rollupDb(p: PartitionInfo, plan: RollupPlan | null): Database.Database | null {
-    if (plan === null || !this.useRollup) return null;
+    return plan === null ? null : this.rolledDb(p);
+  }
+
+  /** The partition's database when it has a rollup and the reader may use it (else null). */
+  private rolledDb(p: PartitionInfo): Database.Database | null {
+    if (!this.useRollup) return null;
     const db = this.db(p);
     if (this.rolledUp.has(p.file)) return db;
     if (!hasRollup(db)) return null;
@@ -204,22 +207,24 @@ export class SqliteStoreReader implements StoreReader {
     for (const p of this.partitions(req.range)) {
       if (after && p.from > after.time) continue;
       const db = this.db(p);
+      const rest: unknown[] = [...plan.params];
+      let sql = `SELECT ${EVENT_COLUMNS} FROM events WHERE time >= ? AND time < ? AND (${plan.where})`;
+      if (after) {
+        sql += ' AND (time < ? OR (time = ? AND seq < ?))';
+        rest.push(after.time, after.time, after.seq);
+      }
+      sql += ' ORDER BY time DESC, seq DESC';
+      const select = db.prepare(plan.matcher === null ? sql + ' LIMIT ?' : sql);
       // Newest first within [from, to), into events (bounded is set when the budget runs out).
       const searchRange = (from: number, to: number): void => {
-        const params: unknown[] = [from, to, ...plan.params];
-        let sql = `SELECT ${EVENT_COLUMNS} FROM events WHERE time >= ? AND time < ? AND (${plan.where})`;
-        if (after) {
-          sql += ' AND (time < ? OR (time = ? AND seq < ?))';
-          params.push(after.time, after.time, after.seq);
-        }
-        sql += ' ORDER BY time DESC, seq DESC';
+        const params: unknown[] = [from, to, ...rest];
         if (plan.matcher === null) {
-          const rows = db.prepare(sql + ' LIMIT ?').all(...params, limit - events.length) as Row[];
+          const rows = select.all(...params, limit - events.length) as Row[];
           for (const r of rows) events.push(stored(r, eventJson(r)));
           if (rows.length) last = rows[rows.length - 1]!;
         } else {
           let n = 0;
-          for (const r of db.prepare(sql).iterate(...params) as IterableIterator<Row>) {
+          for (const r of select.iterate(...params) as IterableIterator<Row>) {
             const ev = eventJson(r);
             last = r;
             if (plan.matcher(ev)) {
@@ -234,7 +239,7 @@ export class SqliteStoreReader implements StoreReader {
       const to = Math.min(req.range.to, p.to);
       // field:value terms the rollup places in time: only the minutes that hold them are read
       // (partitions have no index per field); one read transaction, so both see one commit.
-      if (terms.length > 0 && this.rollupDb(p, TOTAL_PLAN) !== null) {
+      if (terms.length > 0 && this.rolledDb(p) !== null) {
         db.transaction(() => {
           const windows = windowsWith(db, terms, from, to, MAX_WINDOWS);
           if (windows === null) { searchRange(from, to); return; }

@@ -70,8 +70,6 @@ export class EmbeddedStore {
   private posting: Promise<void> = Promise.resolve();
   /** Writes encoded and not yet settled: while any is, the idle timer signs nothing. */
   private inFlight = 0;
-  /** What the newest checkpoint signed (records 1..sealedSize). */
-  private sealedSize = 0;
   private broken: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private newestDay: string | null;
@@ -211,7 +209,8 @@ export class EmbeddedStore {
         this.newestDay = g.day;
       }
     }
-    if (this.broken !== null || sealed.size <= this.sealedSize) return;
+    // Nothing this batch added is unsigned (a later checkpoint may have covered it already).
+    if (this.broken !== null || sealed.size <= this.sealer.sealedSize) return;
     const due: CheckpointReason | null = partitionClosed ? 'partition' : this.sealer.due();
     if (due !== null) this.checkpoint(due, sealed);
   }
@@ -363,7 +362,7 @@ export class EmbeddedStore {
 
   private checkpoint(reason: CheckpointReason, at?: SealMark): void {
     try {
-      this.sealedSize = this.sealer.checkpoint(reason, at).size;
+      this.sealer.checkpoint(reason, at);
     } catch (e) {
       log('error', 'store', 'checkpoint failed', { dir: this.dir, reason, error: describeError(e) });
     }
